@@ -1,0 +1,147 @@
+"""The embedded backend: each instance is a local process running the runtime proxy on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import itertools
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from emulator.backends.base import InstanceStartError
+from emulator.logs import LogCapture, pump_lines
+
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+READY_PREFIX = b"EMU_PROXY_READY "
+START_TIMEOUT_S = 15.0
+# Variables an instance inherits from the gateway; the rest of the gateway's environment
+# (credentials, tokens) stays out of user code.
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "NODE_PATH")
+
+_ids = itertools.count(1)
+
+
+def runtime_command(family: str) -> list[str]:
+    if family == "python":
+        return [sys.executable, str(RUNTIME_DIR / "python" / "proxy.py")]
+    if family == "nodejs":
+        node = shutil.which("node")
+        if node is None:
+            raise InstanceStartError("Node.js actions need `node` on PATH; it was not found")
+        return [node, str(RUNTIME_DIR / "node" / "proxy.js")]
+    raise InstanceStartError(f"no runtime for the family '{family}'")
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill the instance if the gateway dies, even by SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class ProcessInstance:
+    def __init__(self, family: str, process: asyncio.subprocess.Process, port: int, workdir: Path) -> None:
+        self.id = f"p{next(_ids)}-{process.pid}"
+        self.family = family
+        self.url = f"http://127.0.0.1:{port}"
+        self.logs = LogCapture()
+        self._process = process
+        self._workdir = workdir
+        self._pumps: list[asyncio.Task[None]] = []
+
+    def start_log_pumps(self) -> None:
+        assert self._process.stdout is not None and self._process.stderr is not None
+        self._pumps = [
+            asyncio.create_task(pump_lines(self._process.stdout, "stdout", self.logs)),
+            asyncio.create_task(pump_lines(self._process.stderr, "stderr", self.logs)),
+        ]
+
+    def alive(self) -> bool:
+        return self._process.returncode is None
+
+    async def stop(self) -> None:
+        if self._process.returncode is None:
+            # The proxy holds no state worth saving; kill the whole group so that processes the
+            # action started go too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+        await self._process.wait()
+        for pump in self._pumps:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(pump, 1.0)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+class ProcessBackend:
+    name = "process"
+
+    def __init__(self, work_root: Path | None = None) -> None:
+        self._work_root = work_root
+        if work_root is not None:
+            work_root.mkdir(parents=True, exist_ok=True)
+
+    async def start(self, family: str, env: dict[str, str]) -> ProcessInstance:
+        command = runtime_command(family)
+        workdir = Path(tempfile.mkdtemp(prefix=f"emu-{family}-", dir=self._work_root))
+        full_env = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+        full_env.update(env)
+        full_env.update(
+            {
+                "__EMU_PROXY_HOST": "127.0.0.1",
+                "__EMU_PROXY_PORT": "0",
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "TMPDIR": str(workdir),
+            }
+        )
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=full_env,
+            cwd=workdir,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            limit=1024 * 1024,
+        )
+        try:
+            port = await asyncio.wait_for(_read_ready_port(process), START_TIMEOUT_S)
+        except (asyncio.TimeoutError, InstanceStartError) as error:
+            stderr = await _kill_and_collect_stderr(process)
+            shutil.rmtree(workdir, ignore_errors=True)
+            reason = str(error) or f"not ready after {START_TIMEOUT_S:.0f} s"
+            raise InstanceStartError(
+                f"{family} instance failed to start: {reason}\n{stderr}".rstrip()
+            ) from None
+        instance = ProcessInstance(family, process, port, workdir)
+        instance.start_log_pumps()
+        return instance
+
+    async def close(self) -> None:
+        return None
+
+
+async def _read_ready_port(process: asyncio.subprocess.Process) -> int:
+    assert process.stdout is not None
+    line = await process.stdout.readline()
+    if not line.startswith(READY_PREFIX):
+        raise InstanceStartError(f"unexpected first line from the proxy: {line[:200]!r}")
+    return int(line[len(READY_PREFIX) :].strip())
+
+
+async def _kill_and_collect_stderr(process: asyncio.subprocess.Process) -> str:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    assert process.stderr is not None
+    try:
+        data = await asyncio.wait_for(process.stderr.read(64 * 1024), 2.0)
+    except asyncio.TimeoutError:
+        data = b""
+    await process.wait()
+    return data.decode(errors="replace")

@@ -1,0 +1,44 @@
+"""One settings object for the whole gateway, filled from `emu up` flags and EMU_* variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BACKENDS = ("auto", "process", "docker")
+
+
+@dataclass
+class Settings:
+    project: Path | None = None
+    host: str = "127.0.0.1"
+    openwhisk_port: int = 3233
+    lambda_port: int = 3001
+    azure_port: int = 7071
+    gcp_port: int = 8080
+    admin_port: int = 3100
+    backend: str = "auto"
+    state_dir: Path = field(default_factory=lambda: Path(".emu"))
+    reload: bool = True
+    # Warm instances idle longer than this are stopped (OpenWhisk keeps them 10 minutes).
+    idle_timeout_s: float = 600.0
+    # Uninitialised "stem cell" instances kept ready per runtime family.
+    prewarm_per_family: int = 1
+    # Instances one function may run at once; calls beyond wait in a queue of `max_queued`.
+    max_instances_per_function: int = 8
+    max_queued_per_function: int = 64
+
+    def ports(self) -> dict[str, int]:
+        return {
+            "openwhisk": self.openwhisk_port,
+            "lambda": self.lambda_port,
+            "azure": self.azure_port,
+            "gcp": self.gcp_port,
+            "admin": self.admin_port,
+        }
+
+    def base_url(self, provider: str) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.ports()[provider]}"

@@ -1,0 +1,210 @@
+"""One process, one event loop: a Starlette app per provider, each on its own port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from emulator import __version__
+from emulator.admin import admin_app
+from emulator.backends.process import ProcessBackend
+from emulator.config import Settings
+from emulator.console import Console, function_table
+from emulator.invoker import Invoker
+from emulator.pool import Pool
+from emulator.reload import ProjectWatcher
+from emulator.store import Store
+from providers.openwhisk.app import OpenWhiskFront
+from providers.unimplemented import unknown_route_app
+
+log = logging.getLogger("emu.gateway")
+PORT_OPTIONS = {
+    "openwhisk": "--openwhisk-port",
+    "lambda": "--lambda-port",
+    "azure": "--azure-port",
+    "gcp": "--gcp-port",
+    "admin": "--admin-port",
+}
+
+
+class GatewayError(Exception):
+    """A problem that stops `emu up` from starting, explained for the user."""
+
+
+class _Server(uvicorn.Server):
+    # The gateway handles SIGINT/SIGTERM once for every server it runs.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int, option: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise GatewayError(f"cannot listen on {host}:{port} ({option}): {error.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class Gateway:
+    def __init__(self, settings: Settings, console: Console | None = None) -> None:
+        self.settings = settings
+        self.console = console or Console()
+        self._ready = False
+        self._stop = asyncio.Event()
+        self.fronts: list[OpenWhiskFront] = []
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def functions(self) -> list[dict[str, Any]]:
+        return [item for front in self.fronts for item in front.functions()]
+
+    async def run(self) -> None:
+        settings = self.settings
+        sockets = {
+            provider: bind(settings.host, port, PORT_OPTIONS[provider])
+            for provider, port in settings.ports().items()
+        }
+        for provider, sock in sockets.items():
+            setattr(settings, f"{provider}_port", sock.getsockname()[1])
+        if settings.host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("listening on %s: other machines can reach emu", settings.host)
+
+        backend = self._backend()
+        store = Store(settings.state_dir / "emu.db")
+        pool = Pool(backend, settings, {"__OW_API_HOST": settings.base_url("openwhisk")})
+        invoker = Invoker(pool)
+        await invoker.start()
+        openwhisk = OpenWhiskFront(store, invoker, settings.base_url("openwhisk"))
+        self.fronts = [openwhisk]
+        openwhisk.controller.on_activation.append(self._print_activation)
+        watcher = None
+        try:
+            if settings.project is not None:
+                for problem in openwhisk.load_project(settings.project):
+                    self.console.say(f"warning: {problem}")
+                if settings.reload:
+                    watcher = ProjectWatcher(settings.project, settings.state_dir, self._reloaded)
+                    watcher.start()
+            pool.start(openwhisk.families())
+            apps = {
+                "openwhisk": openwhisk.app(),
+                "lambda": unknown_route_app("lambda"),
+                "azure": unknown_route_app("azure"),
+                "gcp": unknown_route_app("gcp"),
+                "admin": admin_app(lambda: self._ready, self.functions),
+            }
+            servers = {
+                provider: _Server(
+                    uvicorn.Config(
+                        app,
+                        log_level="warning",
+                        access_log=False,
+                        lifespan="off",
+                        timeout_graceful_shutdown=5,
+                    )
+                )
+                for provider, app in apps.items()
+            }
+            tasks = [
+                asyncio.create_task(server.serve(sockets=[sockets[provider]]))
+                for provider, server in servers.items()
+            ]
+            while not all(server.started for server in servers.values()):
+                if any(task.done() for task in tasks):
+                    raise GatewayError("a server stopped during start-up")
+                await asyncio.sleep(0.01)
+            await openwhisk.start()
+            self._ready = True
+            self._announce(backend.name)
+            self._write_gateway_file()
+            await self._stop.wait()
+            self.console.say("Stopping emu...")
+            for server in servers.values():
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self._ready = False
+            if watcher is not None:
+                await watcher.stop()
+            for front in self.fronts:
+                await front.close()
+            await pool.close()
+            await invoker.close()
+            await backend.close()
+            store.close()
+            for sock in sockets.values():
+                sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                (settings.state_dir / "gateway.json").unlink()
+
+    def _backend(self) -> ProcessBackend:
+        if self.settings.backend == "docker":
+            raise GatewayError("the docker backend is not available yet: use --backend process (or auto)")
+        return ProcessBackend(self.settings.state_dir / "instances")
+
+    def _reloaded(self, root: Path) -> None:
+        for front in self.fronts:
+            for problem in front.load_project(root):
+                self.console.say(f"warning: {problem}")
+        self.console.say("Reloaded " + str(root))
+
+    def _announce(self, backend: str) -> None:
+        settings = self.settings
+        self.console.say(f"emu {__version__}  backend: {backend}  state: {settings.state_dir}")
+        self.console.say("")
+        self.console.say(function_table(self.functions()))
+        self.console.say("")
+        for provider in ("openwhisk", "lambda", "azure", "gcp", "admin"):
+            self.console.say(f"  {provider:<10} {settings.base_url(provider)}")
+        self.console.say("")
+        self.console.say("emu is ready. Press Ctrl+C to stop.")
+
+    def _print_activation(self, record: dict[str, Any]) -> None:
+        path = next((a["value"] for a in record["annotations"] if a["key"] == "path"), record["name"])
+        cold = any(a["key"] == "initTime" for a in record["annotations"])
+        self.console.activation(
+            "openwhisk", "/" + path, record["response"]["status"], record["duration"], cold
+        )
+
+    def _write_gateway_file(self) -> None:
+        """Where a running gateway listens, for `emu` commands and tests started with port 0."""
+        info = {
+            "pid": os.getpid(),
+            "urls": {provider: self.settings.base_url(provider) for provider in self.settings.ports()},
+        }
+        target = self.settings.state_dir / "gateway.json"
+        partial = target.with_suffix(".tmp")
+        partial.write_text(json.dumps(info))
+        partial.replace(target)
+
+
+def serve(settings: Settings) -> None:
+    """Run the gateway until Ctrl-C or SIGTERM."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> None:
+        gateway = Gateway(settings)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, gateway.request_stop)
+        await gateway.run()
+
+    asyncio.run(main())

@@ -1,0 +1,115 @@
+"""Runs one activation: lease an instance, /init it when cold, /run, collect its logs.
+
+Provider-neutral: the fronts turn an `Outcome` into their cloud's activation record and answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import aiohttp
+
+from emulator.backends.base import InstanceStartError
+from emulator.model import FunctionSpec, Outcome
+from emulator.pool import Lease, Pool
+
+# How long to wait for the sentinels after the proxy answered; they normally follow at once.
+LOG_SETTLE_S = 2.0
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Invoker:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        # One keep-alive connection pool for every instance: no connection set-up per call.
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
+            skip_auto_headers=("User-Agent",),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def invoke(
+        self, spec: FunctionSpec, run_payload: dict[str, Any], init_env: dict[str, str], received_ms: int
+    ) -> Outcome:
+        """Run one activation. `Throttled` propagates; every other failure is in the Outcome."""
+        try:
+            lease = await self.pool.acquire(spec)
+        except InstanceStartError as error:
+            start = now_ms()
+            return Outcome(
+                phase="start",
+                error="The action did not initialize and exited unexpectedly.",
+                cold=True,
+                wait_ms=start - received_ms,
+                start_ms=start,
+                end_ms=start,
+                logs=[str(error)],
+            )
+        outcome = Outcome(phase="init", cold=lease.cold, prewarmed=lease.prewarmed)
+        outcome.start_ms = now_ms()
+        outcome.wait_ms = max(0, outcome.start_ms - received_ms)
+        reusable = False
+        try:
+            if lease.cold:
+                init_started = time.monotonic()
+                value = dict(spec.init_value)
+                value["env"] = {**spec.init_value.get("env", {}), **init_env}
+                await self._post(lease, "/init", {"value": value}, outcome, during_init=True)
+                outcome.init_ms = round((time.monotonic() - init_started) * 1000)
+                if outcome.error is not None or outcome.status != 200:
+                    return outcome
+            outcome.phase = "run"
+            await self._post(lease, "/run", run_payload, outcome, during_init=False)
+            reusable = outcome.error is None and outcome.status is not None and outcome.status < 500
+        finally:
+            outcome.end_ms = now_ms()
+            instance = lease.instance
+            if not reusable and instance.alive():
+                await instance.stop()
+            outcome.logs = await instance.logs.take(LOG_SETTLE_S if instance.alive() else 0.5)
+            await self.pool.release(lease, reusable)
+        return outcome
+
+    async def _post(
+        self, lease: Lease, path: str, payload: dict[str, Any], outcome: Outcome, *, during_init: bool
+    ) -> None:
+        assert self._session is not None, "Invoker.start() was not called"
+        timeout_ms = round(lease.spec.timeout_s * 1000)
+        try:
+            async with self._session.post(
+                lease.instance.url + path,
+                data=json.dumps(payload).encode(),
+                headers=JSON_HEADERS,
+                timeout=aiohttp.ClientTimeout(total=lease.spec.timeout_s),
+            ) as response:
+                outcome.status = response.status
+                raw = await response.read()
+        except asyncio.TimeoutError:
+            outcome.timed_out = True
+            suffix = " during initialization" if during_init else ""
+            outcome.error = f"The action exceeded its time limits of {timeout_ms} milliseconds{suffix}."
+            return
+        except aiohttp.ClientError:
+            if during_init:
+                outcome.error = "The action did not initialize and exited unexpectedly."
+            else:
+                outcome.error = "The action did not produce a valid response and exited unexpectedly."
+            return
+        try:
+            outcome.body = json.loads(raw) if raw else None
+        except ValueError:
+            text = raw.decode(errors="replace")
+            outcome.error = f"The action did not produce a valid JSON or JSON Array response: {text}"

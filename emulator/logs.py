@@ -1,0 +1,122 @@
+"""Per-activation log capture from an instance's stdout and stderr.
+
+The runtime proxy ends every activation with a sentinel line on both streams; the lines before
+the sentinels belong to that activation. Lines are stamped when read, and formatted the way
+OpenWhisk stores them: `<ISO timestamp padded to 30> stdout: <line>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from datetime import datetime, timezone
+
+SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+STREAMS = ("stdout", "stderr")
+# OpenWhisk's default `limits.logs` is 10 MB per activation.
+DEFAULT_LIMIT_BYTES = 10 * 1024 * 1024
+
+_MARK = object()
+
+
+class _Stream:
+    def __init__(self) -> None:
+        self.lines: deque[object] = deque()  # (timestamp, text) tuples and _MARK sentinels
+        self.marks = 0
+        self.closed = False
+        self.pending_bytes = 0
+        self.dropped = False
+
+
+class LogCapture:
+    """Collects lines as they arrive; `take()` hands out one activation's worth."""
+
+    def __init__(self, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
+        self.limit_bytes = limit_bytes
+        self._streams = {name: _Stream() for name in STREAMS}
+        self._changed = asyncio.Event()
+
+    def feed(self, stream: str, text: str) -> None:
+        state = self._streams[stream]
+        if text == SENTINEL:
+            state.lines.append(_MARK)
+            state.marks += 1
+            self._changed.set()
+            return
+        # Past the limit the lines are dropped as they come, so a flooding action cannot grow
+        # the gateway's memory; `take()` reports the truncation.
+        if state.pending_bytes + len(text) > self.limit_bytes:
+            state.dropped = True
+            return
+        state.pending_bytes += len(text)
+        state.lines.append((_timestamp(), text))
+
+    def close(self, stream: str) -> None:
+        self._streams[stream].closed = True
+        self._changed.set()
+
+    def _complete(self) -> bool:
+        return all(s.marks > 0 or s.closed for s in self._streams.values())
+
+    async def take(self, timeout: float) -> list[str]:
+        """The lines up to the next sentinel on both streams, oldest first.
+
+        Returns what has arrived when `timeout` passes, or when a stream ends without its
+        sentinel (the instance died): those are the activation's logs too.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._complete():
+            self._changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                break
+        return self._drain()
+
+    def _drain(self) -> list[str]:
+        entries: list[tuple[str, str, str]] = []
+        truncated = False
+        for name, state in self._streams.items():
+            while state.lines:
+                item = state.lines.popleft()
+                if item is _MARK:
+                    state.marks -= 1
+                    break
+                stamp, text = item  # type: ignore[misc]
+                state.pending_bytes -= len(text)
+                entries.append((stamp, name, text))
+            truncated = truncated or state.dropped
+            state.dropped = False
+        entries.sort(key=lambda entry: entry[0])
+        lines = [f"{stamp:<30} {name}: {text}" for stamp, name, text in entries]
+        if truncated:
+            lines.append(
+                f"Logs were truncated because the total bytes size exceeds the limit of {self.limit_bytes} bytes."
+            )
+        return lines
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def pump_lines(reader: asyncio.StreamReader, stream: str, capture: LogCapture) -> None:
+    """Feed every line of `reader` into `capture` until end of file."""
+    try:
+        while True:
+            try:
+                raw = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as end:
+                if end.partial:
+                    capture.feed(stream, end.partial.decode(errors="replace"))
+                return
+            except asyncio.LimitOverrunError as overrun:
+                # A line longer than the reader's buffer: hand it on in pieces.
+                raw = await reader.readexactly(overrun.consumed)
+            capture.feed(stream, raw.decode(errors="replace").rstrip("\r\n"))
+    finally:
+        capture.close(stream)

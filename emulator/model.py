@@ -1,0 +1,40 @@
+"""Plain data passed between the provider fronts, the invoker and the pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One deployed revision of a function, as the pool and the invoker see it."""
+
+    key: str  # stable identity across revisions, e.g. "openwhisk:guest/demo/hello"
+    revision: str  # changes whenever code or settings change, so old instances are not reused
+    family: str  # runtime family: "python" or "nodejs"
+    init_value: dict[str, Any]  # the /init "value": name, main, code, binary, env
+    timeout_s: float
+    max_instances: int | None = None  # None: the gateway's default
+
+
+@dataclass
+class Outcome:
+    """What happened when one activation ran on an instance."""
+
+    phase: Literal["start", "init", "run"]  # the last step attempted
+    status: int | None = None  # HTTP status the proxy answered that step with
+    body: Any = None  # the proxy's JSON answer, when it was JSON
+    error: str | None = None  # a failure the platform saw: timeout, exit, unparseable answer
+    timed_out: bool = False
+    cold: bool = False
+    prewarmed: bool = False
+    wait_ms: int = 0
+    init_ms: int | None = None
+    start_ms: int = 0
+    end_ms: int = 0
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.phase == "run" and self.status == 200 and self.error is None

@@ -1,0 +1,180 @@
+"""SQLite state: deployed entities, activation records and accepted-but-unfinished invocations.
+
+One connection, used from the event loop thread. WAL mode keeps readers and the single writer
+apart and makes each commit durable against a crash of the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities (
+    provider   TEXT NOT NULL,
+    namespace  TEXT NOT NULL,
+    path       TEXT NOT NULL,      -- "name" or "package/name"
+    collection TEXT NOT NULL,      -- provider-specific: "actions", "packages", ...
+    doc        TEXT NOT NULL,      -- the entity as JSON
+    source     TEXT,               -- file it was loaded from, NULL when created through an API
+    updated    INTEGER NOT NULL,   -- epoch milliseconds
+    PRIMARY KEY (provider, namespace, path)
+);
+CREATE TABLE IF NOT EXISTS activations (
+    id        TEXT PRIMARY KEY,
+    provider  TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    start     INTEGER NOT NULL,
+    doc       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activations_by_start ON activations (provider, namespace, start DESC);
+CREATE TABLE IF NOT EXISTS pending_invocations (
+    id        TEXT PRIMARY KEY,
+    provider  TEXT NOT NULL,
+    request   TEXT NOT NULL,      -- what the provider needs to run it again after a restart
+    received  INTEGER NOT NULL
+);
+"""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Entity:
+    provider: str
+    namespace: str
+    path: str
+    collection: str
+    doc: dict[str, Any]
+    source: str | None
+    updated: int
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- entities ---------------------------------------------------------------------------
+
+    def get_entity(self, provider: str, namespace: str, path: str) -> Entity | None:
+        row = self._db.execute(
+            "SELECT provider, namespace, path, collection, doc, source, updated FROM entities "
+            "WHERE provider = ? AND namespace = ? AND path = ?",
+            (provider, namespace, path),
+        ).fetchone()
+        return _entity(row) if row else None
+
+    def put_entity(
+        self,
+        provider: str,
+        namespace: str,
+        path: str,
+        collection: str,
+        doc: dict[str, Any],
+        source: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (provider, namespace, path, collection, json.dumps(doc), source, doc.get("updated", now_ms())),
+        )
+
+    def delete_entity(self, provider: str, namespace: str, path: str) -> None:
+        self._db.execute(
+            "DELETE FROM entities WHERE provider = ? AND namespace = ? AND path = ?",
+            (provider, namespace, path),
+        )
+
+    def list_entities(
+        self, provider: str, namespace: str | None = None, collection: str | None = None
+    ) -> list[Entity]:
+        query = "SELECT provider, namespace, path, collection, doc, source, updated FROM entities WHERE provider = ?"
+        args: list[Any] = [provider]
+        if namespace is not None:
+            query += " AND namespace = ?"
+            args.append(namespace)
+        if collection is not None:
+            query += " AND collection = ?"
+            args.append(collection)
+        query += " ORDER BY updated DESC, path"
+        return [_entity(row) for row in self._db.execute(query, args)]
+
+    # -- activations ------------------------------------------------------------------------
+
+    def put_activation(
+        self, activation_id: str, provider: str, namespace: str, name: str, start: int, doc: dict[str, Any]
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO activations VALUES (?, ?, ?, ?, ?, ?)",
+            (activation_id, provider, namespace, name, start, json.dumps(doc)),
+        )
+
+    def get_activation(self, provider: str, activation_id: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT doc FROM activations WHERE provider = ? AND id = ?", (provider, activation_id)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_activations(
+        self,
+        provider: str,
+        namespace: str,
+        *,
+        name: str | None = None,
+        since: int | None = None,
+        upto: int | None = None,
+        limit: int | None = None,
+        skip: int = 0,
+    ) -> list[dict[str, Any]]:
+        query = "SELECT doc FROM activations WHERE provider = ? AND namespace = ?"
+        args: list[Any] = [provider, namespace]
+        if name is not None:
+            query += " AND name = ?"
+            args.append(name)
+        if since is not None:
+            query += " AND start >= ?"
+            args.append(since)
+        if upto is not None:
+            query += " AND start <= ?"
+            args.append(upto)
+        query += " ORDER BY start DESC, rowid DESC LIMIT ? OFFSET ?"
+        args += [-1 if limit is None else limit, skip]
+        return [json.loads(row[0]) for row in self._db.execute(query, args)]
+
+    # -- accepted asynchronous invocations ----------------------------------------------------
+
+    def add_pending(self, invocation_id: str, provider: str, request: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO pending_invocations VALUES (?, ?, ?, ?)",
+            (invocation_id, provider, json.dumps(request), now_ms()),
+        )
+
+    def remove_pending(self, invocation_id: str) -> None:
+        self._db.execute("DELETE FROM pending_invocations WHERE id = ?", (invocation_id,))
+
+    def pending(self, provider: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        rows = self._db.execute(
+            "SELECT id, request FROM pending_invocations WHERE provider = ? ORDER BY received", (provider,)
+        ).fetchall()
+        for invocation_id, request in rows:
+            yield invocation_id, json.loads(request)
+
+
+def _entity(row: tuple[Any, ...]) -> Entity:
+    provider, namespace, path, collection, doc, source, updated = row
+    return Entity(provider, namespace, path, collection, json.loads(doc), source, updated)

@@ -1,0 +1,460 @@
+"""The controller: entities in the store, and activations run through the invoker.
+
+The HTTP fronts (REST API, web actions) parse requests and shape answers; everything they share
+about what an action is and how it runs lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from emulator.invoker import Invoker, now_ms
+from emulator.model import FunctionSpec
+from emulator.pool import Throttled
+from emulator.store import Entity, Store
+from providers.openwhisk import activations, entities, kinds
+from providers.openwhisk.auth import key_for
+from providers.openwhisk.errors import (
+    ALREADY_EXISTS,
+    NOT_FOUND,
+    RESERVED_PARAMS,
+    WRONG_COLLECTION,
+    OpenWhiskError,
+    transaction_id,
+)
+
+PROVIDER = "openwhisk"
+# How long a blocking invoke waits before answering 202 with the activation id.
+MAX_BLOCKING_WAIT_S = 60.0
+log = logging.getLogger("emu.openwhisk")
+
+
+def _string(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def parse_component(component: str, namespace: str) -> tuple[str, str]:
+    """`/ns/pkg/name`, `/_/name`, `pkg/name` or `name` -> (namespace, path)."""
+    if component.startswith("/"):
+        parts = component[1:].split("/", 1)
+        if len(parts) != 2:
+            raise OpenWhiskError(400, "Sequence component does not exist.")
+        owner, path = parts
+        return (namespace if owner == "_" else owner), path
+    return namespace, component
+
+
+def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a redeploy changes anything but the version and the update time."""
+    ignored = ("version", "updated")
+    return {k: v for k, v in old.items() if k not in ignored} == {
+        k: v for k, v in new.items() if k not in ignored
+    }
+
+
+class Controller:
+    def __init__(self, store: Store, invoker: Invoker) -> None:
+        self.store = store
+        self.invoker = invoker
+        self._background: set[asyncio.Task[Any]] = set()
+        self.on_activation: list[Any] = []  # callbacks(record) for the console
+
+    # -- entities ------------------------------------------------------------------------------
+
+    def entity(self, namespace: str, path: str) -> Entity | None:
+        return self.store.get_entity(PROVIDER, namespace, path)
+
+    def action(self, namespace: str, path: str) -> dict[str, Any]:
+        """The action at `path`, following a package binding; 404 when there is none."""
+        package, name = entities.split_path(path)
+        entity = self.entity(namespace, path)
+        if entity is None and package is not None:
+            bound = self.entity(namespace, package)
+            binding = bound.doc.get("binding") if bound and bound.collection == "packages" else None
+            if binding and binding.get("name"):
+                owner = binding.get("namespace") or namespace
+                entity = self.store.get_entity(PROVIDER, owner, f"{binding['name']}/{name}")
+        if entity is None or entity.collection != "actions":
+            raise OpenWhiskError(404, NOT_FOUND)
+        return entity.doc
+
+    def put_action(
+        self,
+        namespace: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        overwrite: bool,
+        source: str | None = None,
+        keep_unchanged: bool = False,
+    ) -> dict[str, Any]:
+        """Create or update an action. With `keep_unchanged`, an identical redeploy is a no-op."""
+        package, name = entities.split_path(path)
+        existing = self._existing(namespace, path, "actions", overwrite)
+        if package is not None:
+            owner = self.entity(namespace, package)
+            if owner is None or owner.collection != "packages":
+                raise OpenWhiskError(404, NOT_FOUND)
+            if owner.doc.get("binding"):
+                raise OpenWhiskError(400, "Cannot create an action in a package binding.")
+        label = f"{namespace}/{package}" if package else namespace
+        action = entities.build_action(label, name, body, existing)
+        if keep_unchanged and existing is not None and _same(existing, action):
+            return existing
+        if action["exec"]["kind"] == "sequence":
+            self._check_components(namespace, path, action["exec"]["components"])
+        self.store.put_entity(PROVIDER, namespace, path, "actions", action, source)
+        return action
+
+    def _check_components(self, namespace: str, path: str, components: list[str]) -> None:
+        for component in components:
+            owner, component_path = parse_component(component, namespace)
+            if owner == namespace and component_path == path:
+                raise OpenWhiskError(400, "Sequence may not refer to itself.")
+            entity = self.store.get_entity(PROVIDER, owner, component_path)
+            if entity is None or entity.collection != "actions":
+                raise OpenWhiskError(400, "Sequence component does not exist.")
+
+    def _existing(self, namespace: str, path: str, collection: str, overwrite: bool) -> dict[str, Any] | None:
+        entity = self.entity(namespace, path)
+        if entity is None:
+            return None
+        if entity.collection != collection:
+            raise OpenWhiskError(409, WRONG_COLLECTION)
+        if not overwrite:
+            raise OpenWhiskError(409, ALREADY_EXISTS)
+        return entity.doc
+
+    def delete_action(self, namespace: str, path: str) -> dict[str, Any]:
+        entities.split_path(path)
+        entity = self.entity(namespace, path)
+        if entity is None or entity.collection != "actions":
+            raise OpenWhiskError(404, NOT_FOUND)
+        self.store.delete_entity(PROVIDER, namespace, path)
+        self.invoker.pool.retire(self._key(namespace, path))
+        return entity.doc
+
+    def list_actions(self, namespace: str, package: str | None = None) -> list[dict[str, Any]]:
+        items = self.store.list_entities(PROVIDER, namespace, "actions")
+        if package is not None:
+            items = [item for item in items if item.path.startswith(package + "/")]
+        return [item.doc for item in items]
+
+    def put_package(
+        self,
+        namespace: str,
+        name: str,
+        body: dict[str, Any],
+        *,
+        overwrite: bool,
+        source: str | None = None,
+        keep_unchanged: bool = False,
+    ) -> dict[str, Any]:
+        entities.check_name(name)
+        existing = self._existing(namespace, name, "packages", overwrite)
+        package = entities.build_package(namespace, name, body, existing)
+        if keep_unchanged and existing is not None and _same(existing, package):
+            return existing
+        binding = package["binding"]
+        if binding:
+            target = self.store.get_entity(
+                PROVIDER, binding.get("namespace") or namespace, binding.get("name", "")
+            )
+            if target is None or target.collection != "packages":
+                raise OpenWhiskError(400, "Binding references a package that does not exist.")
+            if target.doc.get("binding"):
+                raise OpenWhiskError(400, "Cannot bind to another package binding.")
+        self.store.put_entity(PROVIDER, namespace, name, "packages", package, source)
+        return package
+
+    def package(self, namespace: str, name: str) -> dict[str, Any]:
+        entities.check_name(name)
+        entity = self.entity(namespace, name)
+        if entity is None or entity.collection != "packages":
+            raise OpenWhiskError(404, NOT_FOUND)
+        view = dict(entity.doc)
+        source = entity.doc.get("binding") or {}
+        owner, contents = (
+            (source.get("namespace") or namespace, source["name"])
+            if source.get("name")
+            else (namespace, name)
+        )
+        view["actions"] = [
+            {"name": action["name"], "version": action["version"], "annotations": action["annotations"]}
+            for action in self.list_actions(owner, contents)
+        ]
+        view["feeds"] = []
+        return view
+
+    def delete_package(self, namespace: str, name: str, *, force: bool) -> dict[str, Any]:
+        package = self.package(namespace, name)
+        contents = self.list_actions(namespace, name)
+        if contents and not force:
+            raise OpenWhiskError(
+                409,
+                f"Package not empty (contains {len(contents)} entities). "
+                "Set force param or delete package contents.",
+            )
+        for action in contents:
+            self.delete_action(namespace, f"{name}/{action['name']}")
+        self.store.delete_entity(PROVIDER, namespace, name)
+        package.pop("actions", None)
+        package.pop("feeds", None)
+        return package
+
+    def list_packages(self, namespace: str) -> list[dict[str, Any]]:
+        return [item.doc for item in self.store.list_entities(PROVIDER, namespace, "packages")]
+
+    # -- invocation ----------------------------------------------------------------------------
+
+    async def invoke(
+        self, namespace: str, path: str, payload: dict[str, Any], *, blocking: bool, wait_s: float
+    ) -> tuple[str, dict[str, Any] | None]:
+        """Start an activation. Blocking calls wait up to `wait_s` for its record.
+
+        Non-blocking calls are written to the store before they are acknowledged, so a
+        restarted gateway runs them if this one could not.
+        """
+        self.action(namespace, path)  # 404 before anything is accepted
+        activation_id = activations.new_activation_id()
+        received = now_ms()
+        if not blocking:
+            request = {"namespace": namespace, "path": path, "payload": payload, "received": received}
+            self.store.add_pending(activation_id, PROVIDER, request)
+            self._spawn(self._run_accepted(activation_id, request))
+            return activation_id, None
+        task = asyncio.ensure_future(self.activate(namespace, path, payload, activation_id, received))
+        try:
+            return activation_id, await asyncio.wait_for(asyncio.shield(task), wait_s)
+        except asyncio.TimeoutError:
+            # Past the wait the call is accepted: make sure it finishes even across a restart.
+            request = {"namespace": namespace, "path": path, "payload": payload, "received": received}
+            self.store.add_pending(activation_id, PROVIDER, request)
+            self._background.add(task)
+            task.add_done_callback(lambda _: self._finish_pending(activation_id, task))
+            return activation_id, None
+
+    def resume_pending(self) -> int:
+        """Run the accepted invocations an earlier gateway did not finish."""
+        count = 0
+        for activation_id, request in self.store.pending(PROVIDER):
+            if self.store.get_activation(PROVIDER, activation_id) is not None:
+                self.store.remove_pending(activation_id)
+                continue
+            self._spawn(self._run_accepted(activation_id, request))
+            count += 1
+        return count
+
+    async def _run_accepted(self, activation_id: str, request: dict[str, Any]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await self.activate(
+                    request["namespace"],
+                    request["path"],
+                    request["payload"],
+                    activation_id,
+                    request["received"],
+                )
+                break
+            except Throttled:
+                # An accepted call is never dropped: it waits for room.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            except OpenWhiskError as error:
+                log.warning("accepted activation %s could not run: %s", activation_id, error.message)
+                break
+        self.store.remove_pending(activation_id)
+
+    def _finish_pending(self, activation_id: str, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            self.store.remove_pending(activation_id)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def activate(
+        self,
+        namespace: str,
+        path: str,
+        payload: dict[str, Any],
+        activation_id: str | None = None,
+        received: int | None = None,
+        *,
+        cause: str | None = None,
+    ) -> dict[str, Any]:
+        """Run the action at `path` once and store its activation record."""
+        action = self.action(namespace, path)
+        activation_id = activation_id or activations.new_activation_id()
+        received = received or now_ms()
+        params = self._merged_parameters(namespace, path, action, payload)
+        if action["exec"]["kind"] == "sequence":
+            record = await self._run_sequence(namespace, path, action, params, activation_id, received, cause)
+        else:
+            record = await self._run_action(namespace, path, action, params, activation_id, received, cause)
+        self.store.put_activation(activation_id, PROVIDER, namespace, path, record["start"], record)
+        for callback in self.on_activation:
+            callback(record)
+        return record
+
+    def _merged_parameters(
+        self, namespace: str, path: str, action: dict[str, Any], payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Package, then binding, then action parameters, then the invoke payload."""
+        package, _ = entities.split_path(path)
+        merged: dict[str, Any] = {}
+        if package is not None:
+            entity = self.entity(namespace, package)
+            if entity is not None:
+                binding = entity.doc.get("binding") or {}
+                if binding.get("name"):
+                    target = self.store.get_entity(
+                        PROVIDER, binding.get("namespace") or namespace, binding["name"]
+                    )
+                    if target is not None:
+                        merged.update({p["key"]: p["value"] for p in target.doc.get("parameters", [])})
+                merged.update({p["key"]: p["value"] for p in entity.doc.get("parameters", [])})
+        defined = {p["key"] for p in action["parameters"] if not p.get("init")}
+        if entities.annotation(action, "final") and defined & payload.keys():
+            raise OpenWhiskError(400, RESERVED_PARAMS)
+        if action["exec"]["kind"] != "sequence":
+            merged.update({p["key"]: p["value"] for p in action["parameters"] if not p.get("init")})
+        merged.update(payload)
+        return merged
+
+    def _key(self, namespace: str, path: str) -> str:
+        return f"{PROVIDER}:{namespace}/{path}"
+
+    def spec(self, namespace: str, path: str, action: dict[str, Any]) -> FunctionSpec:
+        exec_ = action["exec"]
+        init_env = {p["key"]: _string(p["value"]) for p in action["parameters"] if p.get("init")}
+        return FunctionSpec(
+            key=self._key(namespace, path),
+            revision=f"{action['version']}@{action['updated']}",
+            family=kinds.family_of(exec_["kind"]),
+            init_value={
+                "name": action["name"],
+                "main": exec_.get("main", "main"),
+                "code": exec_.get("code", ""),
+                "binary": exec_.get("binary", False),
+                "env": init_env,
+            },
+            timeout_s=action["limits"]["timeout"] / 1000,
+        )
+
+    async def _run_action(
+        self,
+        namespace: str,
+        path: str,
+        action: dict[str, Any],
+        params: dict[str, Any],
+        activation_id: str,
+        received: int,
+        cause: str | None,
+    ) -> dict[str, Any]:
+        spec = self.spec(namespace, path, action)
+        tid = transaction_id()
+        deadline = str(now_ms() + action["limits"]["timeout"])
+        qualified = f"/{namespace}/{path}"
+        context = {
+            "namespace": namespace,
+            "action_name": qualified,
+            "action_version": action["version"],
+            "activation_id": activation_id,
+            "transaction_id": tid,
+            "deadline": deadline,
+        }
+        api_key = key_for(namespace) if entities.annotation(action, "provide-api-key", True) else None
+        if api_key:
+            context["api_key"] = api_key
+        init_env = {f"__OW_{key.upper()}": value for key, value in context.items()}
+        outcome = await self.invoker.invoke(spec, {"value": params, **context}, init_env, received)
+        return activations.build_record(
+            activation_id=activation_id,
+            namespace=namespace,
+            name=action["name"],
+            path=f"{namespace}/{path}",
+            action=action,
+            outcome=outcome,
+            cause=cause,
+        )
+
+    async def _run_sequence(
+        self,
+        namespace: str,
+        path: str,
+        action: dict[str, Any],
+        params: dict[str, Any],
+        activation_id: str,
+        received: int,
+        cause: str | None,
+    ) -> dict[str, Any]:
+        start = now_ms()
+        component_ids: list[str] = []
+        response = activations.response_of(activations.SUCCESS, params)
+        max_memory = 0
+        current: Any = params
+        for component in action["exec"]["components"]:
+            owner, component_path = parse_component(component, namespace)
+            try:
+                record = await self.activate(owner, component_path, current, cause=activation_id)
+            except OpenWhiskError:
+                response = activations.response_of(
+                    activations.DEVELOPER_ERROR, {"error": "Sequence component does not exist."}
+                )
+                break
+            component_ids.append(record["activationId"])
+            response = record["response"]
+            max_memory = max(
+                max_memory,
+                next((a["value"]["memory"] for a in record["annotations"] if a["key"] == "limits"), 0),
+            )
+            if record["statusCode"] != activations.SUCCESS:
+                break
+            current = response["result"]
+        end = now_ms()
+        annotations: list[dict[str, Any]] = [
+            {"key": "topmost", "value": cause is None},
+            {"key": "path", "value": f"{namespace}/{path}"},
+            {"key": "kind", "value": "sequence"},
+            {"key": "waitTime", "value": start - received},
+            {
+                "key": "limits",
+                "value": {**action["limits"], "memory": max_memory or action["limits"]["memory"]},
+            },
+        ]
+        if cause is not None:
+            annotations.append({"key": "causedBy", "value": "sequence"})
+        record = {
+            "namespace": namespace,
+            "name": action["name"],
+            "subject": namespace,
+            "activationId": activation_id,
+            "start": start,
+            "end": end,
+            "duration": end - start,
+            "statusCode": response["statusCode"],
+            "response": response,
+            "logs": component_ids,
+            "annotations": annotations,
+            "version": action["version"],
+            "publish": False,
+        }
+        if cause is not None:
+            record["cause"] = cause
+        return record

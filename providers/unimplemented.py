@@ -1,0 +1,32 @@
+"""Fronts for the clouds emu does not serve yet: they answer as each cloud does for a route it does not know."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+async def _lambda(request: Request) -> Response:
+    return JSONResponse(
+        {"Type": "User", "Message": "Unknown operation"},
+        status_code=404,
+        headers={"x-amzn-ErrorType": "UnknownOperationException"},
+    )
+
+
+async def _azure(request: Request) -> Response:
+    # The Functions host answers a route no function claims with an empty 404.
+    return Response(status_code=404)
+
+
+async def _gcp(request: Request) -> Response:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def unknown_route_app(provider: str) -> Starlette:
+    handler = {"lambda": _lambda, "azure": _azure, "gcp": _gcp}[provider]
+    return Starlette(routes=[Route("/{path:path}", handler, methods=METHODS)])

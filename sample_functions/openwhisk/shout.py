@@ -1,0 +1,2 @@
+def main(args):
+    return {"greeting": str(args.get("greeting", "")).upper()}
