@@ -87,6 +87,11 @@ class Pool:
     def instance_count(self) -> int:
         return len(self._instances)
 
+    def load(self, key: str) -> tuple[int, int]:
+        """(calls running, calls waiting) for one function."""
+        slot = self._slots.get(key)
+        return (slot.active, slot.waiting) if slot else (0, 0)
+
     # -- leasing -------------------------------------------------------------------------------
 
     async def acquire(self, spec: FunctionSpec) -> Lease:

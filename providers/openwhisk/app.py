@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.invoker import Invoker
+from emulator.pool import Throttled
 from emulator.store import Store
 from providers.openwhisk import kinds
 from providers.openwhisk.api import AuthRejected, RestApi
@@ -128,6 +129,7 @@ class OpenWhiskFront:
             exception_handlers={
                 OpenWhiskError: _openwhisk_error,
                 AuthRejected: _auth_rejected,
+                Throttled: _throttled,
                 HTTPException: _http_exception,
                 Exception: _internal_error,
             },
@@ -169,6 +171,12 @@ async def _openwhisk_error(request: Request, error: Exception) -> Response:
 async def _auth_rejected(request: Request, error: Exception) -> Response:
     assert isinstance(error, AuthRejected)
     return error_response(401, error.message, tid_of(request), CHALLENGE)
+
+
+async def _throttled(request: Request, error: Exception) -> Response:
+    assert isinstance(error, Throttled)
+    message = f"Too many concurrent requests in flight (count: {error.in_flight}, allowed: {error.allowed})."
+    return error_response(429, message, tid_of(request))
 
 
 async def _http_exception(request: Request, error: Exception) -> Response:

@@ -1,0 +1,161 @@
+"""Warm-invoke benchmark: an OpenWhisk action through emu versus a direct call to an instance.
+
+Both sides run the same Python action on the same runtime proxy, in the same run, with the same
+keep-alive HTTP client, so the ratio is emu's own overhead: auth, routing, activation record,
+log collection and the hop to the instance.
+
+    python bench/warm_invoke.py [--requests 2000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+PROXY = ROOT / "emulator" / "runtime" / "python" / "proxy.py"
+GUEST_KEY = (
+    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+)
+CODE = "def main(args):\n    return {'echo': args.get('n', 0)}\n"
+JSON = {"Content-Type": "application/json"}
+
+
+def start_emu(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "azure", "gcp", "admin")]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "up", *ports, "--state-dir", str(state_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    gateway_file = state_dir / "gateway.json"
+    deadline = time.monotonic() + 30
+    while not gateway_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("emu up did not start")
+        time.sleep(0.02)
+    return process, json.loads(gateway_file.read_text())["urls"]
+
+
+def start_instance() -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "__EMU_PROXY_HOST": "127.0.0.1", "__EMU_PROXY_PORT": "0"}
+    process = subprocess.Popen(
+        [sys.executable, str(PROXY)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline().split()[-1])
+    # Keep draining its output so the pipe never fills, as the gateway does.
+    subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def measure(call, requests: int, concurrency: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    for _ in range(50):  # warm up connections and caches
+        await call(0)
+    latencies: list[float] = []
+    for n in range(requests):
+        started = time.perf_counter()
+        await call(n)
+        latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    remaining = iter(range(requests))
+
+    async def client() -> None:
+        for n in remaining:
+            await call(n)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {
+        "p50": statistics.median(latencies),
+        "p90": latencies[int(len(latencies) * 0.9)],
+        "p99": latencies[int(len(latencies) * 0.99)],
+        "throughput": requests / elapsed,
+    }
+
+
+async def run(requests: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as state:
+        emu, urls = start_emu(Path(state))
+        instance, instance_url = start_instance()
+        try:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+                user, password = GUEST_KEY.split(":")
+                auth = {"Authorization": aiohttp.BasicAuth(user, password).encode()}
+                action_url = f"{urls['openwhisk']}/api/v1/namespaces/_/actions/bench-noop"
+                body = {"exec": {"kind": "python:3.11", "code": CODE}}
+                async with session.put(action_url + "?overwrite=true", json=body, headers=auth) as response:
+                    assert response.status == 200, await response.text()
+                init = {
+                    "value": {"name": "bench-noop", "main": "main", "code": CODE, "binary": False, "env": {}}
+                }
+                async with session.post(instance_url + "/init", json=init) as response:
+                    assert response.status == 200, await response.text()
+
+                async def through_emu(n: int) -> None:
+                    async with session.post(
+                        action_url + "?blocking=true&result=true",
+                        data=json.dumps({"n": n}),
+                        headers={**JSON, **auth},
+                    ) as response:
+                        assert response.status == 200, await response.text()
+                        await response.read()
+
+                async def direct(n: int) -> None:
+                    payload = {"value": {"n": n}, "namespace": "guest", "action_name": "/guest/bench-noop",
+                               "activation_id": "0" * 32, "transaction_id": "0" * 32, "deadline": "0"}  # fmt: skip
+                    async with session.post(
+                        instance_url + "/run", data=json.dumps(payload), headers=JSON
+                    ) as response:
+                        assert response.status == 200
+                        await response.read()
+
+                direct_figures = await measure(direct, requests, concurrency)
+                emu_figures = await measure(through_emu, requests, concurrency)
+        finally:
+            emu.send_signal(signal.SIGTERM)
+            emu.wait(20)
+            instance.kill()
+            instance.wait()
+    report(direct_figures, emu_figures, requests, concurrency)
+
+
+def report(direct: dict[str, float], emu: dict[str, float], requests: int, concurrency: int) -> None:
+    print(
+        f"warm invoke, Python action, {requests} sequential calls, then {requests} over {concurrency} clients"
+    )
+    print(f"{'':<28}{'direct to instance':>20}{'through emu':>14}{'ratio':>9}")
+    for key, label in (("p50", "latency p50 (ms)"), ("p90", "latency p90 (ms)"), ("p99", "latency p99 (ms)")):
+        print(f"{label:<28}{direct[key]:>20.3f}{emu[key]:>14.3f}{emu[key] / direct[key]:>8.2f}x")
+    print(f"{'overhead p50 (ms)':<28}{'':>20}{emu['p50'] - direct['p50']:>14.3f}")
+    print(
+        f"{'throughput (calls/s)':<28}{direct['throughput']:>20.0f}{emu['throughput']:>14.0f}"
+        f"{emu['throughput'] / direct['throughput']:>8.2f}x"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(run(args.requests, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
