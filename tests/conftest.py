@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_functions"
 CLIENTS = Path(__file__).resolve().parent / "clients"
+NODE_PROXY = ROOT / "emulator" / "runtime" / "node" / "proxy.js"
 GUEST_KEY = (
     "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 )
@@ -95,6 +101,83 @@ def samples_emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmu
     running = start_emu(SAMPLES, tmp_path_factory.mktemp("state"), "--no-reload")
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmu]:
+    """One gateway with no project, shared by a module whose tests create their own entities."""
+    running = start_emu(None, tmp_path_factory.mktemp("state"), "--no-reload")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def ow(empty_emu: RunningEmu) -> Iterator[httpx.Client]:
+    """An httpx client on `empty_emu`'s OpenWhisk API, with the guest key."""
+    with empty_emu.openwhisk() as client:
+        yield client
+
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not NODE_PROXY.exists(), reason="the Node.js runtime is not available"
+)
+
+
+def put_action(
+    client: httpx.Client, path: str, code: str, kind: str = "python:3.11", **fields: object
+) -> dict[str, Any]:
+    """Create or replace the action at `path` (`name` or `pkg/name`); returns the stored action."""
+    body = {"exec": {"kind": kind, "code": code}, **fields}
+    reply = client.put(f"/api/v1/namespaces/_/actions/{path}?overwrite=true", json=body)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def put_package(client: httpx.Client, name: str, **fields: object) -> dict[str, Any]:
+    reply = client.put(f"/api/v1/namespaces/_/packages/{name}?overwrite=true", json=fields)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def invoke(
+    client: httpx.Client, path: str, params: object = None, query: str = "blocking=true"
+) -> httpx.Response:
+    return client.post(f"/api/v1/namespaces/_/actions/{path}?{query}", json=params or {})
+
+
+def poll_activation(client: httpx.Client, activation_id: str, timeout: float = 15.0) -> dict[str, Any]:
+    """GET the activation until it exists: for calls that were accepted and run in the background."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = client.get(f"/api/v1/namespaces/_/activations/{activation_id}")
+        if reply.status_code == 200:
+            return reply.json()
+        assert reply.status_code == 404, reply.text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"activation {activation_id} did not appear in {timeout} s")
+        time.sleep(0.05)
+
+
+def zip_code(files: dict[str, str]) -> str:
+    """A zip of `files` (name -> text), base64-encoded as action code is sent."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def assert_error(reply: httpx.Response, status: int, message: str) -> None:
+    """OpenWhisk's error answer: `{error, code}`, where `code` is the request's transaction id."""
+    assert reply.status_code == status, reply.text
+    body = reply.json()
+    assert body == {"error": message, "code": body["code"]}
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", body["code"]), body
+    assert reply.headers["x-request-id"] == body["code"]
+
+
+def annotations(entity: dict[str, Any]) -> dict[str, Any]:
+    return {item["key"]: item["value"] for item in entity["annotations"]}
 
 
 @pytest.fixture(scope="session")

@@ -109,6 +109,10 @@ def response_of(status_code: int, result: Any) -> dict[str, Any]:
     }
 
 
+def is_sequence(record: dict[str, Any]) -> bool:
+    return any(a["key"] == "kind" and a["value"] == "sequence" for a in record["annotations"])
+
+
 def extended(record: dict[str, Any], *, logs: bool = True) -> dict[str, Any]:
     """The record as the API shows it: `statusCode` lives only in the stored document."""
     view = {key: value for key, value in record.items() if key != "statusCode"}

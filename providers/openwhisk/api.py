@@ -193,8 +193,10 @@ class RestApi:
         result = record["response"]["result"]
         if isinstance(result, list) or flag(request, "result"):
             return JSONResponse(result, status_code=status, headers=headers)
-        # The blocking answer is sent before logs are collected in OpenWhisk: they are on GET.
-        return JSONResponse(activations.extended(record, logs=False), status_code=status, headers=headers)
+        # The blocking answer is sent before an action's logs are collected in OpenWhisk: they are
+        # on GET. A sequence's logs are its component ids, which the controller already has.
+        logs = activations.is_sequence(record)
+        return JSONResponse(activations.extended(record, logs=logs), status_code=status, headers=headers)
 
     # -- packages ------------------------------------------------------------------------------
 

@@ -51,6 +51,29 @@ def parse_component(component: str, namespace: str) -> tuple[str, str]:
     return namespace, component
 
 
+def _qualify(component: str, namespace: str) -> str:
+    owner, path = parse_component(component, namespace)
+    return f"/{owner}/{path}"
+
+
+def _qualified_components(body: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The PUT body with sequence components as OpenWhisk stores them: `/ns/[pkg/]name`, `_` resolved."""
+    exec_ = body.get("exec")
+    if not isinstance(exec_, dict) or not isinstance(exec_.get("components"), list):
+        return body
+    components = [_qualify(c, namespace) if isinstance(c, str) else c for c in exec_["components"]]
+    return {**body, "exec": {**exec_, "components": components}}
+
+
+def _in_collection(entity: Entity | None, collection: str) -> Entity:
+    """`entity`, or OpenWhisk's 404 when there is none and 409 when it is of another collection."""
+    if entity is None:
+        raise OpenWhiskError(404, NOT_FOUND)
+    if entity.collection != collection:
+        raise OpenWhiskError(409, WRONG_COLLECTION)
+    return entity
+
+
 def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether a redeploy changes anything but the version and the update time."""
     ignored = ("version", "updated")
@@ -81,9 +104,7 @@ class Controller:
             if binding and binding.get("name"):
                 owner = binding.get("namespace") or namespace
                 entity = self.store.get_entity(PROVIDER, owner, f"{binding['name']}/{name}")
-        if entity is None or entity.collection != "actions":
-            raise OpenWhiskError(404, NOT_FOUND)
-        return entity.doc
+        return _in_collection(entity, "actions").doc
 
     def put_action(
         self,
@@ -105,7 +126,7 @@ class Controller:
             if owner.doc.get("binding"):
                 raise OpenWhiskError(400, "Cannot create an action in a package binding.")
         label = f"{namespace}/{package}" if package else namespace
-        action = entities.build_action(label, name, body, existing)
+        action = entities.build_action(label, name, _qualified_components(body, namespace), existing)
         if keep_unchanged and existing is not None and _same(existing, action):
             return existing
         if action["exec"]["kind"] == "sequence":
@@ -134,9 +155,7 @@ class Controller:
 
     def delete_action(self, namespace: str, path: str) -> dict[str, Any]:
         entities.split_path(path)
-        entity = self.entity(namespace, path)
-        if entity is None or entity.collection != "actions":
-            raise OpenWhiskError(404, NOT_FOUND)
+        entity = _in_collection(self.entity(namespace, path), "actions")
         self.store.delete_entity(PROVIDER, namespace, path)
         self.invoker.pool.retire(self._key(namespace, path))
         return entity.doc
@@ -176,9 +195,7 @@ class Controller:
 
     def package(self, namespace: str, name: str) -> dict[str, Any]:
         entities.check_name(name)
-        entity = self.entity(namespace, name)
-        if entity is None or entity.collection != "packages":
-            raise OpenWhiskError(404, NOT_FOUND)
+        entity = _in_collection(self.entity(namespace, name), "packages")
         view = dict(entity.doc)
         source = entity.doc.get("binding") or {}
         owner, contents = (

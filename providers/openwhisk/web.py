@@ -32,6 +32,10 @@ EXTENSIONS = ("http", "json", "html", "svg", "text")
 WEB_CORS_METHODS = "OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH"
 WEB_CORS_HEADERS = "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent"
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
+# The web arguments OpenWhisk sets itself; a request naming one of them is refused.
+RESERVED_ARGUMENTS = {"__ow_method", "__ow_headers", "__ow_path", "__ow_user", "__ow_query", "__ow_body"}
+PROPERTY_NOT_FOUND = "Response does not include requested property."
+_MISSING = object()
 CONTENT_TYPES = {
     "html": "text/html; charset=UTF-8",
     "svg": "image/svg+xml",
@@ -82,7 +86,7 @@ class WebActions:
         if request.method == "OPTIONS" and not custom_options:
             return Response(status_code=200, headers=cors)
         self._check_auth(request, action)
-        arguments = await self._arguments(request, action, extension, rest)
+        arguments = await self._arguments(request, action, rest)
         activation_id, record = await self.controller.invoke(
             namespace, path, arguments, blocking=True, wait_s=MAX_BLOCKING_WAIT_S
         )
@@ -96,9 +100,9 @@ class WebActions:
         if record["statusCode"] == activations.APPLICATION_ERROR and isinstance(result, dict):
             result = result.get("error")
         try:
-            return self._respond(result, extension, rest, headers)
+            return self._respond(result, extension, headers)
         except _BadResponse as bad:
-            return error_response(400, str(bad), tid, headers)
+            return error_response(bad.status, str(bad), tid, headers)
 
     def _cors(self, request: Request) -> dict[str, str]:
         return {
@@ -124,67 +128,83 @@ class WebActions:
         if request.headers.get("x-require-whisk-auth") != str(required):
             raise OpenWhiskError(401, AUTH_INVALID)
 
-    async def _arguments(
-        self, request: Request, action: dict[str, Any], extension: str, rest: str
-    ) -> dict[str, Any]:
+    async def _arguments(self, request: Request, action: dict[str, Any], rest: str) -> dict[str, Any]:
         raw = await read_body(request, MAX_PAYLOAD_BYTES)
         content_type = request.headers.get("content-type", "")
         context: dict[str, Any] = {
             "__ow_method": request.method.lower(),
             "__ow_headers": {name.lower(): value for name, value in request.headers.items()},
-            "__ow_path": rest if extension == "http" else "",
+            "__ow_path": rest,
         }
         if entities.annotation(action, "raw-http"):
-            body = raw.decode() if raw and _is_text(content_type) else base64.b64encode(raw).decode()
+            body = _opaque_body(raw, content_type) if raw else ""
             return {**context, "__ow_query": request.url.query, "__ow_body": body}
-        arguments: dict[str, Any] = dict(parse_qsl(request.url.query, keep_blank_values=True))
-        arguments.update(self._body_arguments(raw, content_type))
-        if any(key.startswith("__ow_") for key in arguments):
+        query: dict[str, Any] = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        body = _request_body(raw, content_type)
+        fields = body if isinstance(body, dict) else ({} if body is None else {"__ow_body": body})
+        # Only names the caller chose can clash; an opaque body is passed as `__ow_body` by design.
+        if RESERVED_ARGUMENTS & (query.keys() | (body.keys() if isinstance(body, dict) else set())):
             raise OpenWhiskError(400, RESERVED_PARAMS)
-        return {**arguments, **context}
+        return {**query, **fields, **context}
 
-    def _body_arguments(self, raw: bytes, content_type: str) -> dict[str, Any]:
-        if not raw:
-            return {}
-        lowered = content_type.lower()
-        if "json" in lowered:
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                raise OpenWhiskError(400, "The request content was malformed:\ninvalid JSON body") from None
-            return value if isinstance(value, dict) else {"__ow_body": raw.decode()}
-        if "x-www-form-urlencoded" in lowered:
-            return dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
-        if _is_text(content_type):
-            return {"__ow_body": raw.decode(errors="replace")}
-        return {"__ow_body": base64.b64encode(raw).decode()}
-
-    def _respond(self, result: Any, extension: str, rest: str, headers: dict[str, str]) -> Response:
+    def _respond(self, result: Any, extension: str, headers: dict[str, str]) -> Response:
         if extension == "http":
             return _http_response(result, headers)
-        value = _project(result, rest)
         if extension == "json":
-            if not isinstance(value, (dict, list)):
-                raise _BadResponse(WEB_BAD_HTTP)
-            return Response(json.dumps(value), media_type="application/json", headers=headers)
-        if not rest and isinstance(value, dict):
-            value = value.get(extension, value.get("body"))
+            if not isinstance(result, (dict, list)):
+                raise _BadResponse(_invalid_media("application/json"))
+            return Response(json.dumps(result), media_type="application/json", headers=headers)
+        # OpenWhisk's resultAsHtml/Svg/Text: `body` first, then the field named like the extension.
+        value = result.get("body", result.get(extension, _MISSING)) if isinstance(result, dict) else result
+        if extension == "text":
+            return Response(_text(value), headers={**headers, "content-type": CONTENT_TYPES[extension]})
         if not isinstance(value, str):
-            raise _BadResponse(WEB_BAD_HTTP)
+            raise _BadResponse(_invalid_media(CONTENT_TYPES[extension].split(";")[0]))
         return Response(value, headers={**headers, "content-type": CONTENT_TYPES[extension]})
 
 
 class _BadResponse(Exception):
-    pass
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _project(result: Any, rest: str) -> Any:
-    value = result
-    for part in [p for p in rest.split("/") if p]:
-        if not isinstance(value, dict) or part not in value:
-            raise _BadResponse(WEB_BAD_HTTP)
-        value = value[part]
-    return value
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _request_body(raw: bytes, content_type: str) -> Any:
+    """The body as OpenWhisk passes it on: parsed JSON or form fields, else an opaque string."""
+    if not raw:
+        return None
+    media = _media_type(content_type)
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise OpenWhiskError(400, "The request content was malformed:\ninvalid JSON body") from None
+    if media == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
+    return _opaque_body(raw, content_type)
+
+
+def _opaque_body(raw: bytes, content_type: str) -> str:
+    # OpenWhisk base64-encodes binary bodies, and application/json too "for legacy" reasons.
+    if _media_type(content_type) == "application/json" or not _is_text(content_type):
+        return base64.b64encode(raw).decode()
+    return raw.decode(errors="replace")
+
+
+def _text(value: Any) -> str:
+    if value is _MISSING:
+        raise _BadResponse(PROPERTY_NOT_FOUND, 404)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2 if isinstance(value, (dict, list)) else None)
+
+
+def _invalid_media(media_type: str) -> str:
+    return f"Response is not valid '{media_type}'."
 
 
 def _http_response(result: Any, extra_headers: dict[str, str]) -> Response:
