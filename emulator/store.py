@@ -1,11 +1,17 @@
 """SQLite state: deployed entities, activation records and accepted-but-unfinished invocations.
 
-One connection, used from the event loop thread. WAL mode keeps readers and the single writer
-apart and makes each commit durable against a crash of the gateway.
+One connection, used from the event loop thread; one gateway owns a state dir. WAL mode keeps
+each commit durable against a crash of the gateway.
+
+Two things keep SQLite off the invoke path: entities are cached in memory (every write goes
+through this class, so the cache cannot go stale), and activation writes are queued and
+committed together on the next turn of the event loop. Every read commits the queue first, so
+a caller always sees its own writes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -66,13 +72,44 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._entities: dict[tuple[str, str, str], Entity | None] = {}
+        self._queued: list[tuple[str, tuple[Any, ...]]] = []
 
     def close(self) -> None:
+        self.flush()
         self._db.close()
+
+    # -- queued writes ----------------------------------------------------------------------
+
+    def _queue(self, sql: str, args: tuple[Any, ...]) -> None:
+        if not self._queued:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no event loop: write at once
+                self._queued.append((sql, args))
+                self.flush()
+                return
+        self._queued.append((sql, args))
+
+    def flush(self) -> None:
+        """Commit every queued write in one transaction."""
+        if not self._queued:
+            return
+        queued, self._queued = self._queued, []
+        with self._db:
+            self._db.execute("BEGIN")
+            for sql, args in queued:
+                self._db.execute(sql, args)
 
     # -- entities ---------------------------------------------------------------------------
 
     def get_entity(self, provider: str, namespace: str, path: str) -> Entity | None:
+        key = (provider, namespace, path)
+        if key not in self._entities:
+            self._entities[key] = self._read_entity(provider, namespace, path)
+        return self._entities[key]
+
+    def _read_entity(self, provider: str, namespace: str, path: str) -> Entity | None:
         row = self._db.execute(
             "SELECT provider, namespace, path, collection, doc, source, updated FROM entities "
             "WHERE provider = ? AND namespace = ? AND path = ?",
@@ -89,16 +126,23 @@ class Store:
         doc: dict[str, Any],
         source: str | None = None,
     ) -> None:
+        updated = doc.get("updated", now_ms())
+        self.flush()
         self._db.execute(
             "INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (provider, namespace, path, collection, json.dumps(doc), source, doc.get("updated", now_ms())),
+            (provider, namespace, path, collection, json.dumps(doc), source, updated),
+        )
+        self._entities[(provider, namespace, path)] = Entity(
+            provider, namespace, path, collection, doc, source, updated
         )
 
     def delete_entity(self, provider: str, namespace: str, path: str) -> None:
+        self.flush()
         self._db.execute(
             "DELETE FROM entities WHERE provider = ? AND namespace = ? AND path = ?",
             (provider, namespace, path),
         )
+        self._entities[(provider, namespace, path)] = None
 
     def list_entities(
         self, provider: str, namespace: str | None = None, collection: str | None = None
@@ -119,12 +163,13 @@ class Store:
     def put_activation(
         self, activation_id: str, provider: str, namespace: str, name: str, start: int, doc: dict[str, Any]
     ) -> None:
-        self._db.execute(
+        self._queue(
             "INSERT OR REPLACE INTO activations VALUES (?, ?, ?, ?, ?, ?)",
             (activation_id, provider, namespace, name, start, json.dumps(doc)),
         )
 
     def get_activation(self, provider: str, activation_id: str) -> dict[str, Any] | None:
+        self.flush()
         row = self._db.execute(
             "SELECT doc FROM activations WHERE provider = ? AND id = ?", (provider, activation_id)
         ).fetchone()
@@ -141,6 +186,7 @@ class Store:
         limit: int | None = None,
         skip: int = 0,
     ) -> list[dict[str, Any]]:
+        self.flush()
         query = "SELECT doc FROM activations WHERE provider = ? AND namespace = ?"
         args: list[Any] = [provider, namespace]
         if name is not None:
@@ -159,15 +205,19 @@ class Store:
     # -- accepted asynchronous invocations ----------------------------------------------------
 
     def add_pending(self, invocation_id: str, provider: str, request: dict[str, Any]) -> None:
+        # Written at once, before the call is acknowledged: this is the promise not to lose it.
+        self.flush()
         self._db.execute(
             "INSERT OR REPLACE INTO pending_invocations VALUES (?, ?, ?, ?)",
             (invocation_id, provider, json.dumps(request), now_ms()),
         )
 
     def remove_pending(self, invocation_id: str) -> None:
-        self._db.execute("DELETE FROM pending_invocations WHERE id = ?", (invocation_id,))
+        # Queued behind the activation record, so both land in the same transaction.
+        self._queue("DELETE FROM pending_invocations WHERE id = ?", (invocation_id,))
 
     def pending(self, provider: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        self.flush()
         rows = self._db.execute(
             "SELECT id, request FROM pending_invocations WHERE provider = ? ORDER BY received", (provider,)
         ).fetchall()
