@@ -59,6 +59,22 @@ def main() -> None:
     envvar="EMU_RELOAD",
     help="Reload functions when their files change.",
 )
+@click.option(
+    "--max-instances",
+    type=click.IntRange(1),
+    default=8,
+    show_default=True,
+    envvar="EMU_MAX_INSTANCES",
+    help="Instances one function may run at once (an action's limits.instances overrides it).",
+)
+@click.option(
+    "--max-queue",
+    type=click.IntRange(0),
+    default=64,
+    show_default=True,
+    envvar="EMU_MAX_QUEUE",
+    help="Calls that may wait for a busy function before the cloud's throttling error.",
+)
 @click.option("--verbose", "-v", is_flag=True, envvar="EMU_VERBOSE", help="Log what the gateway does.")
 def up(
     path: Path | None,
@@ -71,6 +87,8 @@ def up(
     backend: str,
     state_dir: Path | None,
     reload: bool,
+    max_instances: int,
+    max_queue: int,
     verbose: bool,
 ) -> None:
     """Serve the functions of the project in PATH (every cloud's manifest found below it)."""
@@ -87,6 +105,8 @@ def up(
         backend=backend,
         state_dir=state_dir or ((project or Path.cwd()) / ".emu"),
         reload=reload and project is not None,
+        max_instances_per_function=max_instances,
+        max_queued_per_function=max_queue,
     )
     try:
         serve(settings)

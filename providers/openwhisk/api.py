@@ -37,7 +37,7 @@ LIMITS = {
     "maxActionConcurrency": 1,
     "minActionConcurrency": 1,
     "maxParameterSize": 1024 * 1024,
-    "maxActionInstances": 8,
+    "maxActionInstances": entities.OPTIONAL_LIMITS["instances"][1],
 }
 MAX_LIST = 200
 DEFAULT_LIST = 30

@@ -372,6 +372,7 @@ class Controller:
                 "env": init_env,
             },
             timeout_s=action["limits"]["timeout"] / 1000,
+            max_instances=action["limits"].get("instances"),
         )
 
     async def _run_action(

@@ -20,7 +20,9 @@ LIMITS: dict[str, tuple[int, int, int]] = {
     "logs": (0, 10, 10),
     "concurrency": (1, 1, 1),
 }
-LIMIT_UNITS = {"timeout": "milliseconds", "memory": "MB", "logs": "MB", "concurrency": ""}
+# `instances` caps how many instances one action may run at once; absent, the gateway's default.
+OPTIONAL_LIMITS: dict[str, tuple[int, int]] = {"instances": (1, 64)}
+LIMIT_UNITS = {"timeout": "milliseconds", "memory": "MB", "logs": "MB", "concurrency": "", "instances": ""}
 MAX_SEQUENCE_LENGTH = 50
 
 
@@ -99,9 +101,12 @@ def _limits(requested: Any, current: dict[str, int]) -> dict[str, int]:
         raise malformed("'limits' must be an object")
     limits = dict(current)
     for name, value in requested.items():
-        if name not in LIMITS:
+        if name in LIMITS:
+            low, high, _ = LIMITS[name]
+        elif name in OPTIONAL_LIMITS:
+            low, high = OPTIONAL_LIMITS[name]
+        else:
             continue
-        low, high, _ = LIMITS[name]
         if not isinstance(value, int) or isinstance(value, bool):
             raise malformed(f"{name} limit must be an integer")
         unit = LIMIT_UNITS[name]
