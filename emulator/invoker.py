@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from emulator.backends.base import InstanceStartError
+from emulator.logs import LogLine, timestamp
 from emulator.model import FunctionSpec, Outcome
 from emulator.pool import Lease, Pool
 
@@ -56,7 +57,7 @@ class Invoker:
                 wait_ms=start - received_ms,
                 start_ms=start,
                 end_ms=start,
-                logs=[str(error)],
+                logs=[LogLine(timestamp(), "stderr", line) for line in str(error).splitlines()],
             )
         outcome = Outcome(phase="init", cold=lease.cold, prewarmed=lease.prewarmed)
         outcome.start_ms = now_ms()
@@ -96,6 +97,7 @@ class Invoker:
                 timeout=aiohttp.ClientTimeout(total=lease.spec.timeout_s),
             ) as response:
                 outcome.status = response.status
+                outcome.function_error = response.headers.get("X-Emu-Function-Error")
                 raw = await response.read()
         except asyncio.TimeoutError:
             outcome.timed_out = True
@@ -108,6 +110,7 @@ class Invoker:
             else:
                 outcome.error = "The action did not produce a valid response and exited unexpectedly."
             return
+        outcome.raw = raw
         try:
             outcome.body = json.loads(raw) if raw else None
         except ValueError:

@@ -1,8 +1,8 @@
 """Per-activation log capture from an instance's stdout and stderr.
 
 The runtime proxy ends every activation with a sentinel line on both streams; the lines before
-the sentinels belong to that activation. Lines are stamped when read, and formatted the way
-OpenWhisk stores them: `<ISO timestamp padded to 30> stdout: <line>`.
+the sentinels belong to that activation. Lines are stamped when read; each provider front
+formats them the way its cloud shows logs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 STREAMS = ("stdout", "stderr")
@@ -17,6 +18,16 @@ STREAMS = ("stdout", "stderr")
 DEFAULT_LIMIT_BYTES = 10 * 1024 * 1024
 
 _MARK = object()
+
+
+class LogLine(NamedTuple):
+    stamp: str  # ISO 8601 UTC with microseconds, when the gateway read the line
+    stream: str  # "stdout" or "stderr"
+    text: str
+
+    def openwhisk(self) -> str:
+        """`<ISO timestamp padded to 30> stdout: <line>`, as OpenWhisk stores log lines."""
+        return f"{self.stamp:<30} {self.stream}: {self.text}"
 
 
 class _Stream:
@@ -49,7 +60,7 @@ class LogCapture:
             state.dropped = True
             return
         state.pending_bytes += len(text)
-        state.lines.append((_timestamp(), text))
+        state.lines.append((timestamp(), text))
 
     def close(self, stream: str) -> None:
         self._streams[stream].closed = True
@@ -58,7 +69,7 @@ class LogCapture:
     def _complete(self) -> bool:
         return all(s.marks > 0 or s.closed for s in self._streams.values())
 
-    async def take(self, timeout: float) -> list[str]:
+    async def take(self, timeout: float) -> list[LogLine]:
         """The lines up to the next sentinel on both streams, oldest first.
 
         Returns what has arrived when `timeout` passes, or when a stream ends without its
@@ -77,8 +88,8 @@ class LogCapture:
                 break
         return self._drain()
 
-    def _drain(self) -> list[str]:
-        entries: list[tuple[str, str, str]] = []
+    def _drain(self) -> list[LogLine]:
+        entries: list[LogLine] = []
         truncated = False
         for name, state in self._streams.items():
             while state.lines:
@@ -88,19 +99,17 @@ class LogCapture:
                     break
                 stamp, text = item  # type: ignore[misc]
                 state.pending_bytes -= len(text)
-                entries.append((stamp, name, text))
+                entries.append(LogLine(stamp, name, text))
             truncated = truncated or state.dropped
             state.dropped = False
-        entries.sort(key=lambda entry: entry[0])
-        lines = [f"{stamp:<30} {name}: {text}" for stamp, name, text in entries]
+        entries.sort(key=lambda entry: entry.stamp)
         if truncated:
-            lines.append(
-                f"Logs were truncated because the total bytes size exceeds the limit of {self.limit_bytes} bytes."
-            )
-        return lines
+            notice = f"Logs were truncated because the total bytes size exceeds the limit of {self.limit_bytes} bytes."
+            entries.append(LogLine(timestamp(), "stderr", notice))
+        return entries
 
 
-def _timestamp() -> str:
+def timestamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

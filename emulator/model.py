@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from emulator.logs import LogLine
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -25,6 +27,8 @@ class Outcome:
     phase: Literal["start", "init", "run"]  # the last step attempted
     status: int | None = None  # HTTP status the proxy answered that step with
     body: Any = None  # the proxy's JSON answer, when it was JSON
+    raw: bytes = b""  # the proxy's answer as it came
+    function_error: str | None = None  # the proxy's X-Emu-Function-Error header (Lambda)
     error: str | None = None  # a failure the platform saw: timeout, exit, unparseable answer
     timed_out: bool = False
     cold: bool = False
@@ -33,7 +37,7 @@ class Outcome:
     init_ms: int | None = None
     start_ms: int = 0
     end_ms: int = 0
-    logs: list[str] = field(default_factory=list)
+    logs: list[LogLine] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

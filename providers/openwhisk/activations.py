@@ -89,7 +89,7 @@ def build_record(
         "duration": outcome.end_ms - outcome.start_ms,
         "statusCode": status_code,
         "response": response_of(status_code, result),
-        "logs": outcome.logs,
+        "logs": [line.openwhisk() for line in outcome.logs],
         "annotations": annotations,
         "version": action["version"],
         "publish": False,

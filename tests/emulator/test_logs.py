@@ -13,11 +13,12 @@ async def test_lines_up_to_both_sentinels_make_one_activation() -> None:
     capture.feed("stderr", SENTINEL)
     capture.feed("stdout", "next activation")
     lines = await capture.take(timeout=1)
-    assert [line.split(" ", 1)[1].strip() for line in lines] == ["stdout: first", "stderr: oops"]
-    assert len(lines[0].split(" ")[0]) == 27 and lines[0][30] == " "  # timestamp padded to 30
+    assert [(line.stream, line.text) for line in lines] == [("stdout", "first"), ("stderr", "oops")]
+    formatted = lines[0].openwhisk()
+    assert len(formatted.split(" ")[0]) == 27 and formatted[30:] == " stdout: first"  # padded to 30
     capture.feed("stdout", SENTINEL)
     capture.feed("stderr", SENTINEL)
-    assert [line.split(" stdout: ")[1] for line in await capture.take(timeout=1)] == ["next activation"]
+    assert [line.text for line in await capture.take(timeout=1)] == ["next activation"]
 
 
 async def test_a_stream_that_ends_without_sentinel_gives_what_it_had() -> None:
@@ -26,7 +27,7 @@ async def test_a_stream_that_ends_without_sentinel_gives_what_it_had() -> None:
     capture.close("stdout")
     capture.close("stderr")
     lines = await capture.take(timeout=5)
-    assert lines[0].endswith("stdout: dying words")
+    assert lines[0].text == "dying words"
 
 
 async def test_output_past_the_limit_is_dropped_and_reported() -> None:
@@ -37,7 +38,7 @@ async def test_output_past_the_limit_is_dropped_and_reported() -> None:
     capture.feed("stderr", SENTINEL)
     lines = await capture.take(timeout=1)
     assert len(lines) == 3
-    assert lines[-1] == "Logs were truncated because the total bytes size exceeds the limit of 10 bytes."
+    assert lines[-1].text == "Logs were truncated because the total bytes size exceeds the limit of 10 bytes."
 
 
 async def test_take_returns_at_its_timeout_without_sentinels() -> None:

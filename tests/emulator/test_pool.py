@@ -66,7 +66,7 @@ async def test_second_call_is_warm_on_the_same_instance(invoker: Invoker) -> Non
     assert first.cold and first.init_ms is not None
     assert not second.cold and second.init_ms is None
     assert first.body["pid"] == second.body["pid"]
-    assert any(line.endswith(f"stdout: pid {second.body['pid']}") for line in second.logs)
+    assert any(line.text == f"pid {second.body['pid']}" for line in second.logs)
 
 
 async def test_cold_start_takes_a_prewarmed_stem_cell(invoker: Invoker) -> None:
