@@ -1,8 +1,9 @@
-"""Warm-invoke benchmark: an OpenWhisk action through emu versus a direct call to an instance.
+"""Warm-invoke benchmark: a function through emu versus a direct call to its instance.
 
-Both sides run the same Python action on the same runtime proxy, in the same run, with the same
-keep-alive HTTP client, so the ratio is emu's own overhead: auth, routing, activation record,
-log collection and the hop to the instance.
+For each cloud front (an OpenWhisk action, an AWS Lambda function), both sides run the same
+Python code on the same runtime proxy, in the same run, with the same keep-alive HTTP client, so
+the ratio is emu's own overhead: auth, routing, records, log collection and the hop to the
+instance.
 
     python bench/warm_invoke.py [--requests 2000] [--concurrency 16]
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import io
 import json
 import os
 import signal
@@ -19,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -28,8 +33,10 @@ PROXY = ROOT / "emulator" / "runtime" / "python" / "proxy.py"
 GUEST_KEY = (
     "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 )
-CODE = "def main(args):\n    return {'echo': args.get('n', 0)}\n"
+OPENWHISK_CODE = "def main(args):\n    return {'echo': args.get('n', 0)}\n"
+LAMBDA_CODE = "def handler(event, context):\n    return {'echo': event.get('n', 0)}\n"
 JSON = {"Content-Type": "application/json"}
+Call = Callable[[int], Awaitable[None]]
 
 
 def start_emu(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
@@ -61,7 +68,7 @@ def start_instance() -> tuple[subprocess.Popen[bytes], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-async def measure(call, requests: int, concurrency: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+async def measure(call: Call, requests: int, concurrency: int) -> dict[str, float]:
     for _ in range(50):  # warm up connections and caches
         await call(0)
     latencies: list[float] = []
@@ -87,59 +94,103 @@ async def measure(call, requests: int, concurrency: int) -> dict[str, float]:  #
     }
 
 
+async def post(session: aiohttp.ClientSession, url: str, payload: object, headers: dict[str, str]) -> None:
+    async with session.post(url, data=json.dumps(payload), headers={**JSON, **headers}) as response:
+        assert response.status == 200, await response.text()
+        await response.read()
+
+
+def direct_call(session: aiohttp.ClientSession, instance_url: str, context: dict[str, object]) -> Call:
+    async def call(n: int) -> None:
+        await post(session, instance_url + "/run", {"value": {"n": n}, **context}, {})
+
+    return call
+
+
+async def openwhisk_pair(
+    session: aiohttp.ClientSession, urls: dict[str, str], instance: str
+) -> tuple[Call, Call]:
+    auth = {"Authorization": aiohttp.BasicAuth(*GUEST_KEY.split(":")).encode()}
+    action_url = f"{urls['openwhisk']}/api/v1/namespaces/_/actions/bench-noop"
+    body = {"exec": {"kind": "python:3.11", "code": OPENWHISK_CODE}}
+    async with session.put(action_url + "?overwrite=true", json=body, headers=auth) as response:
+        assert response.status == 200, await response.text()
+    init = {
+        "value": {"name": "bench-noop", "main": "main", "code": OPENWHISK_CODE, "binary": False, "env": {}}
+    }
+    await post(session, instance + "/init", init, {})
+
+    async def through_emu(n: int) -> None:
+        await post(session, action_url + "?blocking=true&result=true", {"n": n}, auth)
+
+    context = {"namespace": "guest", "action_name": "/guest/bench-noop", "activation_id": "0" * 32,
+               "transaction_id": "0" * 32, "deadline": "0"}  # fmt: skip
+    return direct_call(session, instance, context), through_emu
+
+
+async def lambda_pair(
+    session: aiohttp.ClientSession, urls: dict[str, str], instance: str, code_dir: Path
+) -> tuple[Call, Call]:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", LAMBDA_CODE)
+    create = {"FunctionName": "bench-noop", "Runtime": "python3.12", "Handler": "app.handler",
+              "Role": "arn:aws:iam::000000000000:role/r",
+              "Code": {"ZipFile": base64.b64encode(buffer.getvalue()).decode()}}  # fmt: skip
+    async with session.post(f"{urls['lambda']}/2015-03-31/functions", json=create) as response:
+        assert response.status == 201, await response.text()
+    (code_dir / "app.py").write_text(LAMBDA_CODE)
+    init = {"value": {"name": "bench-noop", "main": "app.handler", "adapter": "lambda", "path": str(code_dir),
+                      "env": {"AWS_LAMBDA_FUNCTION_NAME": "bench-noop"}}}  # fmt: skip
+    await post(session, instance + "/init", init, {})
+    invoke_url = f"{urls['lambda']}/2015-03-31/functions/bench-noop/invocations"
+
+    async def through_emu(n: int) -> None:
+        await post(session, invoke_url, {"n": n}, {})
+
+    context = {
+        "activation_id": "0" * 32,
+        "deadline": str(int(time.time() * 1000) + 3_600_000),
+        "lambda": {"invoked_function_arn": "arn:aws:lambda:us-east-1:000000000000:function:bench-noop"},
+    }
+    return direct_call(session, instance, context), through_emu  # fmt: skip
+
+
 async def run(requests: int, concurrency: int) -> None:
-    with tempfile.TemporaryDirectory() as state:
-        emu, urls = start_emu(Path(state))
-        instance, instance_url = start_instance()
+    results: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        emu, urls = start_emu(Path(scratch) / "state")
+        instances = [start_instance(), start_instance()]
+        code_dir = Path(scratch) / "code"
+        code_dir.mkdir()
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-                user, password = GUEST_KEY.split(":")
-                auth = {"Authorization": aiohttp.BasicAuth(user, password).encode()}
-                action_url = f"{urls['openwhisk']}/api/v1/namespaces/_/actions/bench-noop"
-                body = {"exec": {"kind": "python:3.11", "code": CODE}}
-                async with session.put(action_url + "?overwrite=true", json=body, headers=auth) as response:
-                    assert response.status == 200, await response.text()
-                init = {
-                    "value": {"name": "bench-noop", "main": "main", "code": CODE, "binary": False, "env": {}}
+                pairs = {
+                    "OpenWhisk action": await openwhisk_pair(session, urls, instances[0][1]),
+                    "Lambda function": await lambda_pair(session, urls, instances[1][1], code_dir),
                 }
-                async with session.post(instance_url + "/init", json=init) as response:
-                    assert response.status == 200, await response.text()
-
-                async def through_emu(n: int) -> None:
-                    async with session.post(
-                        action_url + "?blocking=true&result=true",
-                        data=json.dumps({"n": n}),
-                        headers={**JSON, **auth},
-                    ) as response:
-                        assert response.status == 200, await response.text()
-                        await response.read()
-
-                async def direct(n: int) -> None:
-                    payload = {"value": {"n": n}, "namespace": "guest", "action_name": "/guest/bench-noop",
-                               "activation_id": "0" * 32, "transaction_id": "0" * 32, "deadline": "0"}  # fmt: skip
-                    async with session.post(
-                        instance_url + "/run", data=json.dumps(payload), headers=JSON
-                    ) as response:
-                        assert response.status == 200
-                        await response.read()
-
-                direct_figures = await measure(direct, requests, concurrency)
-                emu_figures = await measure(through_emu, requests, concurrency)
+                for label, (direct, through_emu) in pairs.items():
+                    direct_figures = await measure(direct, requests, concurrency)
+                    results[label] = (direct_figures, await measure(through_emu, requests, concurrency))
         finally:
             emu.send_signal(signal.SIGTERM)
             emu.wait(20)
-            instance.kill()
-            instance.wait()
-    report(direct_figures, emu_figures, requests, concurrency)
+            for process, _ in instances:
+                process.kill()
+                process.wait()
+    for label, (direct, through_emu) in results.items():
+        report(label, direct, through_emu, requests, concurrency)
 
 
-def report(direct: dict[str, float], emu: dict[str, float], requests: int, concurrency: int) -> None:
+def report(
+    label: str, direct: dict[str, float], emu: dict[str, float], requests: int, concurrency: int
+) -> None:
     print(
-        f"warm invoke, Python action, {requests} sequential calls, then {requests} over {concurrency} clients"
+        f"\nwarm invoke, Python {label}: {requests} sequential calls, then {requests} over {concurrency} clients"
     )
     print(f"{'':<28}{'direct to instance':>20}{'through emu':>14}{'ratio':>9}")
-    for key, label in (("p50", "latency p50 (ms)"), ("p90", "latency p90 (ms)"), ("p99", "latency p99 (ms)")):
-        print(f"{label:<28}{direct[key]:>20.3f}{emu[key]:>14.3f}{emu[key] / direct[key]:>8.2f}x")
+    for key, name in (("p50", "latency p50 (ms)"), ("p90", "latency p90 (ms)"), ("p99", "latency p99 (ms)")):
+        print(f"{name:<28}{direct[key]:>20.3f}{emu[key]:>14.3f}{emu[key] / direct[key]:>8.2f}x")
     print(f"{'overhead p50 (ms)':<28}{'':>20}{emu['p50'] - direct['p50']:>14.3f}")
     print(
         f"{'throughput (calls/s)':<28}{direct['throughput']:>20.0f}{emu['throughput']:>14.0f}"

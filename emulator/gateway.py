@@ -24,6 +24,7 @@ from emulator.invoker import Invoker
 from emulator.pool import Pool
 from emulator.reload import ProjectWatcher
 from emulator.store import Store
+from providers.aws_lambda.app import LambdaFront
 from providers.openwhisk.app import OpenWhiskFront
 from providers.unimplemented import unknown_route_app
 
@@ -70,7 +71,7 @@ class Gateway:
         self.console = console or Console()
         self._ready = False
         self._stop = asyncio.Event()
-        self.fronts: list[OpenWhiskFront] = []
+        self.fronts: list[OpenWhiskFront | LambdaFront] = []
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -95,20 +96,20 @@ class Gateway:
         invoker = Invoker(pool)
         await invoker.start()
         openwhisk = OpenWhiskFront(store, invoker, settings.base_url("openwhisk"))
-        self.fronts = [openwhisk]
+        aws_lambda = LambdaFront(store, invoker, settings.base_url("lambda"), settings.state_dir)
+        self.fronts = [openwhisk, aws_lambda]
         openwhisk.controller.on_activation.append(self._print_activation)
+        aws_lambda.service.listeners.append(self._print_invocation)
         watcher = None
         try:
             if settings.project is not None:
-                for problem in openwhisk.load_project(settings.project):
-                    self.console.say(f"warning: {problem}")
+                self._load(settings.project)
                 if settings.reload:
                     watcher = ProjectWatcher(settings.project, settings.state_dir, self._reloaded)
                     watcher.start()
-            pool.start(openwhisk.families())
+            pool.start(set().union(*(front.families() for front in self.fronts)))
             apps = {
-                "openwhisk": openwhisk.app(),
-                "lambda": unknown_route_app("lambda"),
+                **{front.name: front.app() for front in self.fronts},
                 "azure": unknown_route_app("azure"),
                 "gcp": unknown_route_app("gcp"),
                 "admin": admin_app(lambda: self._ready, self.functions),
@@ -133,7 +134,8 @@ class Gateway:
                 if any(task.done() for task in tasks):
                     raise GatewayError("a server stopped during start-up")
                 await asyncio.sleep(0.01)
-            await openwhisk.start()
+            for front in self.fronts:
+                await front.start()
             self._ready = True
             self._announce(backend.name)
             self._write_gateway_file()
@@ -162,10 +164,13 @@ class Gateway:
             raise GatewayError("the docker backend is not available yet: use --backend process (or auto)")
         return ProcessBackend(self.settings.state_dir / "instances")
 
-    def _reloaded(self, root: Path) -> None:
+    def _load(self, root: Path) -> None:
         for front in self.fronts:
             for problem in front.load_project(root):
                 self.console.say(f"warning: {problem}")
+
+    def _reloaded(self, root: Path) -> None:
+        self._load(root)
         self.console.say("Reloaded " + str(root))
 
     def _announce(self, backend: str) -> None:
@@ -185,6 +190,9 @@ class Gateway:
         self.console.activation(
             "openwhisk", "/" + path, record["response"]["status"], record["duration"], cold
         )
+
+    def _print_invocation(self, name: str, status: str, duration_ms: int, cold: bool) -> None:
+        self.console.activation("lambda", name, status, duration_ms, cold)
 
     def _write_gateway_file(self) -> None:
         """Where a running gateway listens, for `emu` commands and tests started with port 0."""

@@ -20,6 +20,7 @@ from emulator.pool import Lease, Pool
 # How long to wait for the sentinels after the proxy answered; they normally follow at once.
 LOG_SETTLE_S = 2.0
 JSON_HEADERS = {"Content-Type": "application/json"}
+EXIT_GRACE_S = 1.0
 
 
 def now_ms() -> int:
@@ -78,6 +79,11 @@ class Invoker:
         finally:
             outcome.end_ms = now_ms()
             instance = lease.instance
+            if spec.report_memory:
+                outcome.peak_memory_mb = instance.peak_memory_mb()
+            if outcome.error is not None and not outcome.timed_out:
+                # The connection dropped: give the process a moment to report how it ended.
+                outcome.exit_code = await instance.wait_exit(EXIT_GRACE_S)
             if not reusable and instance.alive():
                 await instance.stop()
             outcome.logs = await instance.logs.take(LOG_SETTLE_S if instance.alive() else 0.5)

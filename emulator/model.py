@@ -18,6 +18,8 @@ class FunctionSpec:
     init_value: dict[str, Any]  # the /init "value": name, main, code, binary, env
     timeout_s: float
     max_instances: int | None = None  # None: the gateway's default
+    max_queued: int | None = None  # calls that may wait for an instance; None: the gateway's default
+    report_memory: bool = False  # measure the instance's peak memory after each call (Lambda's REPORT)
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Outcome:
     function_error: str | None = None  # the proxy's X-Emu-Function-Error header (Lambda)
     error: str | None = None  # a failure the platform saw: timeout, exit, unparseable answer
     timed_out: bool = False
+    exit_code: int | None = None  # the instance's exit status when it exited by itself
+    peak_memory_mb: int | None = None
     cold: bool = False
     prewarmed: bool = False
     wait_ms: int = 0

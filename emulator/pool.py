@@ -97,7 +97,8 @@ class Pool:
     async def acquire(self, spec: FunctionSpec) -> Lease:
         slot = self._slots.setdefault(spec.key, _Slot())
         limit = spec.max_instances or self.settings.max_instances_per_function
-        allowed = limit + self.settings.max_queued_per_function
+        queued = self.settings.max_queued_per_function if spec.max_queued is None else spec.max_queued
+        allowed = limit + queued
         if slot.active + slot.waiting >= allowed:
             raise Throttled(slot.active + slot.waiting + 1, allowed)
         slot.waiting += 1

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-async def _lambda(request: Request) -> Response:
-    return JSONResponse(
-        {"Type": "User", "Message": "Unknown operation"},
-        status_code=404,
-        headers={"x-amzn-ErrorType": "UnknownOperationException"},
-    )
 
 
 async def _azure(request: Request) -> Response:
@@ -28,5 +20,5 @@ async def _gcp(request: Request) -> Response:
 
 
 def unknown_route_app(provider: str) -> Starlette:
-    handler = {"lambda": _lambda, "azure": _azure, "gcp": _gcp}[provider]
+    handler = {"azure": _azure, "gcp": _gcp}[provider]
     return Starlette(routes=[Route("/{path:path}", handler, methods=METHODS)])

@@ -19,6 +19,14 @@ class Instance(Protocol):
 
     def alive(self) -> bool: ...
 
+    async def wait_exit(self, timeout: float) -> int | None:
+        """The exit status once the instance has exited by itself within `timeout`, else None."""
+        ...
+
+    def peak_memory_mb(self) -> int | None:
+        """The most memory the instance has used, when the backend can tell."""
+        ...
+
     async def stop(self) -> None: ...
 
 

@@ -64,6 +64,23 @@ class ProcessInstance:
     def alive(self) -> bool:
         return self._process.returncode is None
 
+    async def wait_exit(self, timeout: float) -> int | None:
+        try:
+            return await asyncio.wait_for(self._process.wait(), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+    def peak_memory_mb(self) -> int | None:
+        # VmHWM: the resident set's high-water mark, as Lambda's "Max Memory Used".
+        try:
+            status = Path(f"/proc/{self._process.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+        return None
+
     async def stop(self) -> None:
         if self._process.returncode is None:
             # The proxy holds no state worth saving; kill the whole group so that processes the

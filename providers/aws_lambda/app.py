@@ -1,0 +1,152 @@
+"""The AWS Lambda front: one Starlette app serving the Lambda API for SAM projects and API-made functions."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.invoker import Invoker
+from emulator.store import Store
+from providers.aws_lambda.api import LambdaApi
+from providers.aws_lambda.errors import LambdaError
+from providers.aws_lambda.functions import RUNTIMES, LambdaFunction, build_config, folder_digest
+from providers.aws_lambda.names import REGION
+from providers.aws_lambda.sam import SamError, SamFunction, find_templates, load_template
+from providers.aws_lambda.service import PROVIDER, LambdaService
+
+log = logging.getLogger("emu.lambda")
+# What a redeploy from the template compares: unchanged functions keep their warm instances.
+DEPLOYED_FIELDS = ("Runtime", "Handler", "Timeout", "MemorySize", "Environment", "CodeSha256", "Description")
+
+
+class LambdaFront:
+    name = PROVIDER
+
+    def __init__(self, store: Store, invoker: Invoker, base_url: str, state_dir: Path) -> None:
+        self.base_url = base_url
+        self.store = store
+        self.service = LambdaService(store, invoker, state_dir / "lambda" / "code")
+
+    # -- project discovery ---------------------------------------------------------------------
+
+    def load_project(self, root: Path) -> list[str]:
+        """Deploy every function of every SAM template under `root`; returns problems."""
+        problems: list[str] = []
+        declared: set[str] = set()
+        failed_template = False
+        for template in find_templates(root):
+            try:
+                functions = load_template(template)
+            except SamError as error:
+                problems.append(str(error))
+                failed_template = True
+                continue
+            for function in functions:
+                declared.add(function.name)
+                try:
+                    self._deploy(function)
+                except (LambdaError, SamError) as error:
+                    message = error.message if isinstance(error, LambdaError) else str(error)
+                    problems.append(f"{template}: {function.name}: {message}")
+        if not failed_template:
+            self._remove_undeclared(root, declared)
+        return problems
+
+    def _deploy(self, declared: SamFunction) -> None:
+        if declared.package_type != "Zip":
+            raise SamError(
+                f"{declared.template}: {declared.name}: PackageType Image needs the docker backend"
+            )
+        if declared.runtime not in RUNTIMES:
+            raise SamError(
+                f"{declared.template}: {declared.name}: emu cannot run the runtime {declared.runtime}"
+            )
+        if declared.code_dir.is_file():
+            folder, digest = self.service.code.unpack(declared.name, declared.code_dir.read_bytes())
+            size = declared.code_dir.stat().st_size
+        else:
+            folder = declared.code_dir
+            digest, size = folder_digest(folder)
+        body = {
+            "Runtime": declared.runtime,
+            "Handler": declared.handler,
+            "Timeout": declared.timeout,
+            "MemorySize": declared.memory_size,
+            "Environment": {"Variables": declared.environment},
+            "Description": declared.description,
+            "Architectures": list(declared.architectures),
+        }
+        existing = self.service.find(declared.name)
+        config = build_config(declared.name, body, code_sha=digest, code_size=size)
+        if (
+            existing is not None
+            and existing.code_dir == str(folder)
+            and existing.reserved_concurrency == declared.reserved_concurrency
+            and all(existing.config.get(key) == config.get(key) for key in DEPLOYED_FIELDS)
+        ):
+            return
+        function = LambdaFunction(config, str(folder), declared.reserved_concurrency)
+        self.service.save(function, str(declared.template))
+
+    def _remove_undeclared(self, root: Path, declared: set[str]) -> None:
+        root = root.resolve()
+        for entity in self.store.list_entities(PROVIDER, REGION):
+            if entity.source is None or entity.path in declared:
+                continue
+            if Path(entity.source).resolve().is_relative_to(root):
+                self.service.delete(entity.path)
+
+    def families(self) -> set[str]:
+        return {RUNTIMES[function.config["Runtime"]][0] for function in self.service.all()}
+
+    def functions(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "provider": PROVIDER,
+                "name": function.name,
+                "runtime": function.config["Runtime"],
+                "url": f"{self.base_url}/2015-03-31/functions/{function.name}/invocations",
+                "source": self.service.source_of(function.name),
+            }
+            for function in self.service.all()
+        ]
+
+    async def start(self) -> None:
+        resumed = self.service.resume_pending()
+        if resumed:
+            log.info("resuming %d accepted Event invocations", resumed)
+
+    async def close(self) -> None:
+        await self.service.close()
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=LambdaApi(self.service).routes(),
+            exception_handlers={
+                LambdaError: _lambda_error,
+                HTTPException: _unknown_operation,
+                Exception: _internal_error,
+            },
+        )
+
+
+async def _lambda_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, LambdaError)
+    return error.response()
+
+
+async def _unknown_operation(request: Request, error: Exception) -> Response:
+    return LambdaError(404, "UnknownOperationException", "Unknown operation").response()
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    return LambdaError(500, "ServiceException", "An internal error occurred.").response()

@@ -1,0 +1,251 @@
+"""Lambda functions: the FunctionConfiguration AWS returns, its validation, and what runs it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from emulator.model import FunctionSpec
+from providers.aws_lambda.errors import invalid_parameter, validation
+from providers.aws_lambda.names import ACCOUNT, LATEST, NAME_PATTERN, REGION, function_arn
+
+# runtime -> (emu runtime family, proxy adapter). Custom runtimes run their `bootstrap` under the
+# Python proxy, which serves them the Runtime API.
+RUNTIMES: dict[str, tuple[str, str]] = {
+    **{f"python3.{minor}": ("python", "lambda") for minor in range(9, 15)},
+    **{f"nodejs{major}.x": ("nodejs", "lambda") for major in (18, 20, 22, 24)},
+    **{name: ("python", "lambda-custom") for name in ("provided", "provided.al2", "provided.al2023")},
+}
+DEFAULT_TIMEOUT_S = 3
+DEFAULT_MEMORY_MB = 128
+MAX_TIMEOUT_S = 900
+MEMORY_RANGE = (128, 10240)
+ENV_NAME = re.compile(r"\A[a-zA-Z]([a-zA-Z0-9_])+\Z")
+RESERVED_ENV = {
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+}  # fmt: skip
+MAX_ENV_BYTES = 4096
+# Fields ListFunctions leaves out of each FunctionConfiguration (the service model).
+NOT_LISTED = (
+    "State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+    "LastUpdateStatusReasonCode", "RuntimeVersionConfig",
+)  # fmt: skip
+
+
+def last_modified() -> str:
+    """`2020-04-10T19:06:32.563+0000`, Lambda's LastModified format."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+
+
+@dataclass
+class LambdaFunction:
+    config: dict[str, Any]
+    code_dir: str  # the folder the handler is loaded from
+    reserved_concurrency: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.config["FunctionName"]
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "Configuration": self.config,
+            "CodeDir": self.code_dir,
+            "ReservedConcurrentExecutions": self.reserved_concurrency,
+            "Tags": self.tags,
+            "updated": 0,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> LambdaFunction:
+        return cls(
+            doc["Configuration"], doc["CodeDir"], doc.get("ReservedConcurrentExecutions"), doc.get("Tags", {})
+        )
+
+    def listed(self) -> dict[str, Any]:
+        return {key: value for key, value in self.config.items() if key not in NOT_LISTED}
+
+    def environment(self) -> dict[str, str]:
+        """The variables Lambda sets for the runtime, then the function's own."""
+        config = self.config
+        name = config["FunctionName"]
+        stream = datetime.now(timezone.utc).strftime("%Y/%m/%d") + f"/[{LATEST}]{uuid.uuid4().hex}"
+        env = {
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config["MemorySize"]),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config['Runtime']}",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            # The execution role's credentials: local stand-ins, so SDKs in the function can sign.
+            "AWS_ACCESS_KEY_ID": "emu",
+            "AWS_SECRET_ACCESS_KEY": "emu",
+            "AWS_SESSION_TOKEN": "emu",
+            "LAMBDA_TASK_ROOT": self.code_dir,
+            "LAMBDA_RUNTIME_DIR": self.code_dir,
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+        }
+        if config.get("Handler"):
+            env["_HANDLER"] = config["Handler"]
+        env.update(config.get("Environment", {}).get("Variables", {}))
+        return env
+
+    def spec(self) -> FunctionSpec:
+        family, adapter = RUNTIMES[self.config["Runtime"]]
+        return FunctionSpec(
+            key=f"lambda:{self.name}",
+            revision=self.config["RevisionId"],
+            family=family,
+            init_value={
+                "name": self.name,
+                "main": self.config.get("Handler") or "",
+                "adapter": adapter,
+                "path": self.code_dir,
+                "env": self.environment(),
+            },
+            timeout_s=float(self.config["Timeout"]),
+            max_instances=self.reserved_concurrency,
+            # Lambda does not queue synchronous calls past a function's reserved concurrency.
+            max_queued=0 if self.reserved_concurrency is not None else None,
+            report_memory=True,
+        )
+
+
+def code_digest(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def build_config(
+    name: str, body: dict[str, Any], *, code_sha: str, code_size: int, existing: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A FunctionConfiguration from a CreateFunction or UpdateFunctionConfiguration body."""
+    base = existing or {}
+    runtime = body.get("Runtime", base.get("Runtime"))
+    check_runtime(runtime)
+    handler = body.get("Handler", base.get("Handler"))
+    if not handler and not str(runtime).startswith("provided"):
+        raise invalid_parameter("Handler is required for the Zip package type with a managed runtime.")
+    timeout = _integer(body, "Timeout", base.get("Timeout", DEFAULT_TIMEOUT_S), 1, MAX_TIMEOUT_S, "timeout")
+    memory = _integer(
+        body, "MemorySize", base.get("MemorySize", DEFAULT_MEMORY_MB), *MEMORY_RANGE, "memorySize"
+    )
+    environment = body.get("Environment", base.get("Environment", {"Variables": {}}))
+    check_environment(environment)
+    config: dict[str, Any] = {
+        "FunctionName": name,
+        "FunctionArn": function_arn(name),
+        "Runtime": runtime,
+        "Role": body.get("Role", base.get("Role", f"arn:aws:iam::{ACCOUNT}:role/emu")),
+        "Handler": handler,
+        "CodeSize": code_size,
+        "Description": body.get("Description", base.get("Description", "")),
+        "Timeout": timeout,
+        "MemorySize": memory,
+        "LastModified": last_modified(),
+        "CodeSha256": code_sha,
+        "Version": LATEST,
+        "Environment": {"Variables": dict(environment.get("Variables") or {})},
+        "TracingConfig": {"Mode": "PassThrough"},
+        "RevisionId": str(uuid.uuid4()),
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": body.get("Architectures", base.get("Architectures", ["x86_64"])),
+        "EphemeralStorage": {"Size": 512},
+        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"},
+    }
+    if not handler:
+        config.pop("Handler")
+    return config
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise validation(
+            name, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+"
+        )
+    return name
+
+
+def check_runtime(runtime: Any) -> None:
+    if runtime in RUNTIMES:
+        return
+    if runtime is None:
+        raise invalid_parameter("Runtime is required for the Zip package type.")
+    supported = ", ".join(RUNTIMES)
+    raise invalid_parameter(
+        f"The runtime parameter of {runtime} is not supported by emu. Supported: {supported}."
+    )
+
+
+def check_environment(environment: Any) -> None:
+    if not isinstance(environment, dict) or not isinstance(environment.get("Variables", {}), dict):
+        raise invalid_parameter("Environment must be an object with a Variables map.")
+    variables: dict[str, Any] = environment.get("Variables") or {}
+    for key, value in variables.items():
+        if not ENV_NAME.match(key):
+            raise validation(
+                key,
+                "environment.variables",
+                "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+",
+            )
+        if not isinstance(value, str):
+            raise invalid_parameter(f"Environment variable {key} must be a string.")
+    reserved = sorted(key for key in variables if key in RESERVED_ENV or key.startswith("AWS_LAMBDA_"))
+    if reserved:
+        raise invalid_parameter(
+            "Lambda was unable to configure your environment variables because the environment variables you "
+            "have provided contains reserved keys that are currently not supported for modification. "
+            f"Reserved keys used in this request: {', '.join(reserved)}"
+        )
+    measured = "".join(f"{key}{value}" for key, value in variables.items())
+    if len(measured.encode()) > MAX_ENV_BYTES:
+        raise invalid_parameter(
+            "Lambda was unable to configure your environment variables because the environment variables you "
+            f"have provided exceeded the 4KB limit. String measured: {measured[:1000]}"
+        )
+
+
+def _integer(body: dict[str, Any], key: str, default: int, low: int, high: int, member: str) -> int:
+    value = body.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise validation(value, member, "Member must be an integer")
+    if value < low:
+        raise validation(value, member, f"Member must have value greater than or equal to {low}")
+    if value > high:
+        raise validation(value, member, f"Member must have value less than or equal to {high}")
+    return value
+
+
+def folder_digest(folder: Path) -> tuple[str, int]:
+    """(CodeSha256, CodeSize) for code used in place: a digest of its files' names, sizes and times.
+
+    Cheap enough to take on every reload, and it changes whenever a file does, which is what
+    tells the pool to start instances on the new code.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    for path in sorted(folder.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file():
+            continue
+        stat = path.stat()
+        size += stat.st_size
+        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return base64.b64encode(digest.digest()).decode(), size

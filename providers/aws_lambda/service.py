@@ -1,0 +1,295 @@
+"""Lambda's control plane and invocations: functions in the store, calls through the invoker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.invoker import Invoker, now_ms
+from emulator.logs import timestamp
+from emulator.model import Outcome
+from emulator.pool import Throttled
+from emulator.store import Store
+from providers.aws_lambda.code import CodeStore
+from providers.aws_lambda.errors import LambdaError, not_found
+from providers.aws_lambda.functions import LambdaFunction, build_config
+from providers.aws_lambda.names import LATEST, REGION, function_arn
+
+PROVIDER = "lambda"
+MAX_RESPONSE_BYTES = 6_291_556
+TAIL_BYTES = 4096
+log = logging.getLogger("emu.lambda")
+InvocationListener = Callable[[str, str, int, bool], None]  # name, status, duration ms, cold
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+@dataclass
+class InvokeResult:
+    request_id: str
+    payload: bytes
+    function_error: str | None
+    log: str  # START ... REPORT, as CloudWatch and X-Amz-Log-Result show it
+
+
+class LambdaService:
+    def __init__(self, store: Store, invoker: Invoker, code_root: Path) -> None:
+        self.store = store
+        self.invoker = invoker
+        self.code = CodeStore(code_root)
+        self.listeners: list[InvocationListener] = []
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- functions -----------------------------------------------------------------------------
+
+    def find(self, name: str) -> LambdaFunction | None:
+        entity = self.store.get_entity(PROVIDER, REGION, name)
+        return LambdaFunction.from_doc(entity.doc) if entity else None
+
+    def get(self, name: str, *, invoke: bool = False) -> LambdaFunction:
+        function = self.find(name)
+        if function is None:
+            raise not_found(function_arn(name, LATEST if invoke else None))
+        return function
+
+    def all(self) -> list[LambdaFunction]:
+        functions = [LambdaFunction.from_doc(e.doc) for e in self.store.list_entities(PROVIDER, REGION)]
+        return sorted(functions, key=lambda function: function.name)
+
+    def source_of(self, name: str) -> str | None:
+        entity = self.store.get_entity(PROVIDER, REGION, name)
+        return entity.source if entity else None
+
+    def save(self, function: LambdaFunction, source: str | None = None) -> None:
+        self.store.put_entity(PROVIDER, REGION, function.name, "functions", function.to_doc(), source)
+        self.invoker.pool.retire(function.spec().key)
+
+    def create(self, body: dict[str, Any], zip_bytes: bytes) -> LambdaFunction:
+        name = body["FunctionName"]
+        if self.find(name) is not None:
+            raise LambdaError(409, "ResourceConflictException", f"Function already exist: {name}")
+        folder, digest = self.code.unpack(name, zip_bytes)
+        config = build_config(name, body, code_sha=digest, code_size=len(zip_bytes))
+        function = LambdaFunction(config, str(folder), tags=dict(body.get("Tags") or {}))
+        self.save(function)
+        return function
+
+    def update_code(self, name: str, zip_bytes: bytes) -> LambdaFunction:
+        function = self.get(name)
+        folder, digest = self.code.unpack(name, zip_bytes)
+        function.config = build_config(
+            name, {}, code_sha=digest, code_size=len(zip_bytes), existing=function.config
+        )
+        function.code_dir = str(folder)
+        self.save(function, self.source_of(name))
+        return function
+
+    def update_configuration(self, name: str, body: dict[str, Any]) -> LambdaFunction:
+        function = self.get(name)
+        config = function.config
+        function.config = build_config(
+            name, body, code_sha=config["CodeSha256"], code_size=config["CodeSize"], existing=config
+        )
+        self.save(function, self.source_of(name))
+        return function
+
+    def set_concurrency(self, name: str, reserved: int | None) -> LambdaFunction:
+        function = self.get(name)
+        function.reserved_concurrency = reserved
+        self.save(function, self.source_of(name))
+        return function
+
+    def delete(self, name: str) -> None:
+        function = self.get(name)
+        self.store.delete_entity(PROVIDER, REGION, name)
+        self.invoker.pool.retire(function.spec().key)
+        self.code.remove(name)
+
+    # -- invocation ----------------------------------------------------------------------------
+
+    async def invoke(
+        self,
+        function: LambdaFunction,
+        event: Any,
+        *,
+        request_id: str | None = None,
+        client_context: Any = None,
+        invoked_arn: str | None = None,
+        received: int | None = None,
+    ) -> InvokeResult:
+        request_id = request_id or str(uuid.uuid4())
+        received = received or now_ms()
+        if function.reserved_concurrency == 0:
+            raise _throttled(reserved=True)
+        spec = function.spec()
+        payload = {
+            "value": event,
+            "activation_id": request_id,
+            "deadline": str(now_ms() + int(spec.timeout_s * 1000)),
+            "lambda": {
+                "invoked_function_arn": invoked_arn or function.config["FunctionArn"],
+                "client_context": client_context,
+                "identity": None,
+                "trace_id": _trace_id(),
+            },
+        }
+        try:
+            outcome = await self.invoker.invoke(spec, payload, {}, received)
+        except Throttled:
+            raise _throttled(reserved=function.reserved_concurrency is not None) from None
+        if outcome.phase == "start":
+            raise LambdaError(500, "ServiceException", f"emu could not start the function: {outcome.logs}")
+        body, error = _result(outcome, function, request_id)
+        result = InvokeResult(request_id, body, error, _log_text(outcome, function, request_id))
+        self._record(function, request_id, outcome, result)
+        return result
+
+    def _record(
+        self, function: LambdaFunction, request_id: str, outcome: Outcome, result: InvokeResult
+    ) -> None:
+        duration = outcome.end_ms - outcome.start_ms
+        record = {
+            "requestId": request_id,
+            "functionName": function.name,
+            "start": outcome.start_ms,
+            "end": outcome.end_ms,
+            "duration": duration,
+            "functionError": result.function_error,
+            "log": result.log,
+        }
+        self.store.put_activation(request_id, PROVIDER, REGION, function.name, outcome.start_ms, record)
+        status = "success" if result.function_error is None else "error"
+        for listener in self.listeners:
+            listener(function.name, status, duration, outcome.cold)
+
+    def accept_event(self, function: LambdaFunction, event: Any) -> str:
+        """Queue an `Event` invocation: stored before it is acknowledged, run in the background."""
+        request_id = str(uuid.uuid4())
+        request = {"function": function.name, "event": event, "received": now_ms()}
+        self.store.add_pending(request_id, PROVIDER, request)
+        self._spawn(self._run_event(request_id, request))
+        return request_id
+
+    def resume_pending(self) -> int:
+        count = 0
+        for request_id, request in self.store.pending(PROVIDER):
+            self._spawn(self._run_event(request_id, request))
+            count += 1
+        return count
+
+    async def _run_event(self, request_id: str, request: dict[str, Any]) -> None:
+        delay = 0.05
+        while True:
+            function = self.find(request["function"])
+            if function is None:
+                break
+            try:
+                await self.invoke(
+                    function, request["event"], request_id=request_id, received=request["received"]
+                )
+                break
+            except LambdaError as error:
+                if error.code != "TooManyRequestsException":
+                    log.warning("event %s for %s failed: %s", request_id, function.name, error.message)
+                    break
+                # Lambda keeps throttled events and retries them: nothing accepted is dropped.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        self.store.remove_pending(request_id)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _throttled(*, reserved: bool) -> LambdaError:
+    reason = (
+        "ReservedFunctionConcurrentInvocationLimitExceeded"
+        if reserved
+        else "ConcurrentInvocationLimitExceeded"
+    )
+    return LambdaError(429, "TooManyRequestsException", "Rate Exceeded.", Reason=reason)
+
+
+def _trace_id() -> str:
+    return f"Root=1-{now_ms() // 1000:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+def _result(outcome: Outcome, function: LambdaFunction, request_id: str) -> tuple[bytes, str | None]:
+    """(payload, X-Amz-Function-Error) the way Lambda answers each way a call can end."""
+    if outcome.timed_out:
+        seconds = f"{function.config['Timeout']:.2f}"
+        message = f"RequestId: {request_id} Error: Task timed out after {seconds} seconds"
+        return _json_bytes({"errorType": "Sandbox.Timedout", "errorMessage": message}), "Unhandled"
+    if outcome.error is not None:
+        return _json_bytes(_exit_error(outcome.exit_code, request_id)), "Unhandled"
+    if outcome.status != 200:
+        body = outcome.body
+        if isinstance(body, dict) and "errorType" in body:
+            return outcome.raw, "Unhandled"
+        text = outcome.raw.decode(errors="replace")
+        return _json_bytes({"errorType": "Runtime.Unknown", "errorMessage": text}), "Unhandled"
+    if outcome.function_error:
+        return outcome.raw, outcome.function_error
+    if len(outcome.raw) > MAX_RESPONSE_BYTES:
+        message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+        return _json_bytes(
+            {"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}
+        ), "Unhandled"
+    return outcome.raw, None
+
+
+def _exit_error(code: int | None, request_id: str) -> dict[str, str]:
+    if code is None or code == 0:
+        reason = "Runtime exited without providing a reason"
+    elif code < 0:
+        reason = f"Runtime exited with error: signal: {_signal_name(-code)}"
+    else:
+        reason = f"Runtime exited with error: exit status {code}"
+    return {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {reason}"}
+
+
+def _signal_name(number: int) -> str:
+    names = {9: "killed", 15: "terminated", 11: "segmentation fault", 6: "aborted"}
+    return names.get(number, f"signal {number}")
+
+
+def _log_text(outcome: Outcome, function: LambdaFunction, request_id: str) -> str:
+    lines = [f"START RequestId: {request_id} Version: {LATEST}"]
+    lines += [line.text for line in outcome.logs]
+    if outcome.timed_out:
+        seconds = f"{function.config['Timeout']:.2f}"
+        lines.append(f"{timestamp()} {request_id} Task timed out after {seconds} seconds")
+    lines.append(f"END RequestId: {request_id}")
+    duration = max(outcome.end_ms - outcome.start_ms, 0)
+    report = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+        f"Billed Duration: {max(1, math.ceil(duration))} ms\tMemory Size: {function.config['MemorySize']} MB\t"
+    )
+    if outcome.peak_memory_mb is not None:
+        report += f"Max Memory Used: {outcome.peak_memory_mb} MB\t"
+    if outcome.cold and outcome.init_ms is not None:
+        report += f"Init Duration: {outcome.init_ms:.2f} ms\t"
+    lines.append(report)
+    return "\n".join(lines) + "\n"
+
+
+def log_tail(text: str) -> str:
+    """The last 4 KB of an invocation's log, as X-Amz-Log-Result carries it (before base64)."""
+    data = text.encode()
+    return data[-TAIL_BYTES:].decode(errors="ignore")

@@ -1,0 +1,51 @@
+"""`emu up` on a SAM project: the sample's functions through boto3, and hot reload of a handler file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.aws_lambda.conftest import lambda_client
+from tests.conftest import SAMPLES, RunningEmu
+
+
+def body_of(client: Any, name: str, event: dict[str, Any]) -> Any:
+    reply = client.invoke(FunctionName=name, Payload=json.dumps(event))
+    assert "FunctionError" not in reply, reply["Payload"].read()
+    return json.loads(reply["Payload"].read())
+
+
+def test_sample_functions_answer(samples_emu: RunningEmu) -> None:
+    client = lambda_client(samples_emu)
+    python = body_of(client, "HelloPythonFunction", {"name": "Ada"})
+    assert python["statusCode"] == 200
+    assert json.loads(python["body"]) == {"message": "Hello, Ada!", "stage": "dev"}
+    node = body_of(client, "HelloNodeFunction", {"name": "Ada"})
+    assert "Ada" in json.dumps(node)
+    custom = body_of(client, "CustomRuntimeFunction", {"name": "Ada"})
+    assert "Ada" in json.dumps(custom)
+    listed = {item["name"]: item for item in httpx.get(samples_emu.urls["admin"] + "/_emu/functions").json()}
+    assert listed["HelloPythonFunction"]["provider"] == "lambda"
+    assert listed["HelloPythonFunction"]["runtime"] == "python3.12"
+    assert listed["HelloPythonFunction"]["source"].endswith("template.yaml")
+    names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    assert {"HelloPythonFunction", "HelloNodeFunction", "CustomRuntimeFunction"} <= set(names)
+
+
+def test_saving_a_handler_reloads_it(emu_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    project = tmp_path / "project"
+    shutil.copytree(SAMPLES / "aws", project)
+    emu: RunningEmu = emu_factory(project, state_dir=tmp_path / "state")
+    client = lambda_client(emu)
+    handler = project / "hello_python" / "app.py"
+    assert "Hello, Ada!" in body_of(client, "HelloPythonFunction", {"name": "Ada"})["body"]
+    handler.write_text(handler.read_text().replace('f"{greeting}, {name}!"', 'f"{greeting} there, {name}!"'))
+    deadline = time.monotonic() + 15
+    while "Hello there, Ada!" not in body_of(client, "HelloPythonFunction", {"name": "Ada"})["body"]:
+        assert time.monotonic() < deadline, "the new handler was not loaded"
+        time.sleep(0.05)
