@@ -155,7 +155,7 @@ class Store:
         if collection is not None:
             query += " AND collection = ?"
             args.append(collection)
-        query += " ORDER BY updated DESC, path"
+        query += " ORDER BY updated DESC, rowid DESC"  # ties: the latest write first
         return [_entity(row) for row in self._db.execute(query, args)]
 
     # -- activations ------------------------------------------------------------------------

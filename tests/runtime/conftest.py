@@ -9,6 +9,8 @@ import queue
 import subprocess
 import sys
 import threading
+import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +27,16 @@ COMMANDS = {
 }
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 WAIT = 10.0  # seconds; only reached when something is broken
+ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
+TRACE_ID = "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=0"
+LAMBDA_ENV = {
+    "AWS_LAMBDA_FUNCTION_NAME": "fn",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn",
+    "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/31/[$LATEST]0123456789abcdef0123456789abcdef",
+    "AWS_REGION": "us-east-1",
+}
 
 
 class LineReader:
@@ -62,6 +74,7 @@ class Proxy:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
+            start_new_session=True,  # its own process group, as the process backend starts instances
         )
         ready = self.process.stdout.readline().decode()
         if not ready.startswith("EMU_PROXY_READY "):
@@ -81,6 +94,28 @@ class Proxy:
 
     def run(self, value: object = None, **fields: object) -> httpx.Response:
         return self.post("/run", {"value": {} if value is None else value, **fields})
+
+    def init_lambda(
+        self, main: str, adapter: str = "lambda", env: dict[str, str] | None = None, **fields: object
+    ) -> httpx.Response:
+        """``/init`` as the gateway sends it for Lambda; ``path``, ``code``... go in ``fields``."""
+        env = {**LAMBDA_ENV, "_HANDLER": main, **(env or {})}
+        value = {"name": "fn", "main": main, "adapter": adapter, "env": env, **fields}
+        return self.post("/init", {"value": value})
+
+    def invoke(
+        self, event: object = None, request_id: str | None = None, timeout_ms: int = 60_000, **details: object
+    ) -> httpx.Response:
+        """``/run`` as the gateway sends it for Lambda; ``details`` override the ``lambda`` fields."""
+        deadline = int(time.time() * 1000) + timeout_ms
+        extra = {"invoked_function_arn": ARN, "client_context": None, "identity": None, "trace_id": TRACE_ID}
+        body = {
+            "value": event,
+            "activation_id": request_id or str(uuid.uuid4()),
+            "deadline": str(deadline),
+            "lambda": {**extra, **details},
+        }
+        return self.post("/run", body)
 
     def logs(self) -> tuple[list[str], list[str]]:
         """stdout and stderr lines of the activation that just ended."""
@@ -120,18 +155,41 @@ def start_proxy(tmp_path: Path) -> Iterator[Callable[..., Proxy]]:
 
 
 @pytest.fixture
+def code_dir(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """Writes {relative name: text} into a fresh folder and returns it."""
+    folders = iter(range(1000))
+
+    def write(files: dict[str, str]) -> Path:
+        folder = tmp_path / f"code-{next(folders)}"
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+        return folder
+
+    return write
+
+
+@pytest.fixture
 def make_zip() -> Callable[..., str]:
-    """Base64 of a zip built from {name: text}; names in `stored` are not compressed,
-    `links` maps a name to a symbolic link target."""
+    """Base64 of a zip built from {name: text}; names in `stored` are not compressed, those
+    in `executable` get mode 755, `links` maps a name to a symbolic link target."""
 
     def build(
-        files: dict[str, str], stored: tuple[str, ...] = (), links: dict[str, str] | None = None
+        files: dict[str, str],
+        stored: tuple[str, ...] = (),
+        links: dict[str, str] | None = None,
+        executable: tuple[str, ...] = (),
     ) -> str:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, text in files.items():
-                compression = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
-                archive.writestr(name, text, compress_type=compression)
+                info = zipfile.ZipInfo(name)
+                info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
+                if name in executable:
+                    info.create_system = 3  # Unix, so the mode bits below are read
+                    info.external_attr = 0o100755 << 16
+                archive.writestr(info, text)
             for name, target in (links or {}).items():
                 info = zipfile.ZipInfo(name)
                 info.create_system = 3  # Unix, so the mode bits below are read

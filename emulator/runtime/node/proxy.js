@@ -13,6 +13,9 @@
  * `EMU_PROXY_READY <port>`; everything after it on stdout/stderr is the action's log.
  * Environment: __EMU_PROXY_HOST (default 0.0.0.0), __EMU_PROXY_PORT (default 8080,
  * 0 lets the OS pick a port).
+ *
+ * /init may ask for AWS Lambda's calling convention with `adapter: "lambda"`; that lives
+ * in lambda_adapter.js next to this file, required only then.
  */
 
 const fs = require('fs');
@@ -29,8 +32,13 @@ const MAX_BODY = 64 * 1024 * 1024;
 /** An expected failure whose message says it all: reported without a stack trace. */
 class ActionError extends Error {}
 
-/** Mirrors NodeActionService: one action, and a status that a crash moves to 'stopped'. */
-const state = { status: 'ready', main: undefined, workdir: undefined };
+/**
+ * Mirrors NodeActionService: one action, and a status that a crash moves to 'stopped'.
+ * `adapter` replaces `main` when /init chose another calling convention.
+ */
+const state = { status: 'ready', main: undefined, adapter: undefined, workdir: undefined };
+/** Open client connections: the Lambda adapter tells the proxy's own handles from the function's. */
+let openConnections = 0;
 // As in the real runtime, __OW_ALLOW_CONCURRENT=true lets /run calls overlap.
 const allowConcurrent = String(process.env.__OW_ALLOW_CONCURRENT).toLowerCase() === 'true';
 
@@ -45,7 +53,7 @@ function errorReply(code, message) {
 // ---------------------------------------------------------------------------- /init
 
 async function initCode(body) {
-  if (state.main !== undefined) {
+  if (state.main !== undefined || state.adapter !== undefined) {
     return refuse('Cannot initialize the action more than once.');
   }
   if (state.status !== 'ready') {
@@ -53,15 +61,18 @@ async function initCode(body) {
   }
   const message = isObject(body.value) ? body.value : {};
   const main = message.main || 'main';
-  if (typeof message.code !== 'string' || !message.code || typeof main !== 'string') {
+  if (!hasCode(message) || typeof main !== 'string') {
     return errorReply(403, 'Missing main/no code to execute.');
   }
+  if (message.adapter !== undefined && message.adapter !== null) return initAdapter(message, main);
   state.status = 'starting';
   try {
     exportInitEnv(message.env);
-    state.main = message.binary
-      ? loadArchive(message.code, main)
-      : loadSource(message.code, main, message.name);
+    state.main = hasPath(message)
+      ? loadFolder(message.path, main, 'The code folder must contain either package.json or index.js.')
+      : message.binary
+        ? loadArchive(message.code, main)
+        : loadSource(message.code, main, message.name);
     state.status = 'ready';
     return reply(200, { OK: true });
   } catch (error) {
@@ -70,6 +81,57 @@ async function initCode(body) {
     console.error('Error during initialization:', error instanceof ActionError ? error.message : error);
     return errorReply(502, `Initialization has failed due to: ${describe(error)}`);
   }
+}
+
+function hasPath(message) {
+  return typeof message.path === 'string' && message.path !== '';
+}
+
+function hasCode(message) {
+  return hasPath(message) || (typeof message.code === 'string' && message.code !== '');
+}
+
+/** Another calling convention (only 'lambda' here); its module is loaded on demand. */
+async function initAdapter(message, main) {
+  if (message.adapter !== 'lambda') return refuse(`Unsupported adapter '${message.adapter}'.`);
+  const lambda = require('./lambda_adapter.js');
+  exportInitEnv(message.env);
+  let folder;
+  try {
+    folder = codeFolder(message, lambda.sourceFile(main));
+  } catch (error) {
+    console.error(error instanceof ActionError ? error.message : error);
+    return rawReply(502, JSON.stringify({ errorType: 'Runtime.Unknown', errorMessage: error.message }));
+  }
+  const started = await lambda.start(main, folder, () => openConnections);
+  state.adapter = started.adapter;
+  return started.reply;
+}
+
+/** The code as a folder: `path` as it is (never written to), else a temporary one we fill. */
+function codeFolder(message, sourceFile) {
+  if (hasPath(message)) {
+    if (!fs.statSync(message.path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ActionError(`The code folder '${message.path}' does not exist.`);
+    }
+    return path.resolve(message.path);
+  }
+  state.workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-action-'));
+  if (message.binary) {
+    const archive = Buffer.from(message.code, 'base64');
+    checkZipMagic(archive);
+    extractZip(archive, state.workdir);
+  } else {
+    const target = safeTarget(state.workdir, sourceFile);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, message.code);
+  }
+  return state.workdir;
+}
+
+/** A reply whose body is already serialized, with optional extra response headers. */
+function rawReply(code, body, headers) {
+  return { code, body, headers };
 }
 
 function refuse(message) {
@@ -131,18 +193,25 @@ function compileModule(code, lookup, filename) {
 
 /** A zip holding package.json (its `main` is used) or index.js; `main` may be `module.fn`. */
 function loadArchive(code, main) {
-  const parts = splitMainHandler(main);
-  if (parts === undefined) throw new ActionError('Name of main function is not valid.');
-  const [index, fn] = parts;
+  if (splitMainHandler(main) === undefined) throw new ActionError('Name of main function is not valid.');
   const archive = Buffer.from(code, 'base64');
   checkZipMagic(archive);
   state.workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-action-'));
   extractZip(archive, state.workdir);
-  process.chdir(state.workdir);
+  const missing = 'Zipped actions must contain either package.json or index.js at the root.';
+  return loadFolder(state.workdir, main, missing);
+}
+
+/** The action's folder (unzipped or `path`): package.json's main or index.js, run from there. */
+function loadFolder(folder, main, missing) {
+  const parts = splitMainHandler(main);
+  if (parts === undefined) throw new ActionError('Name of main function is not valid.');
+  const [index, fn] = parts;
+  process.chdir(folder);
   if (index === undefined && !fs.existsSync('package.json') && !fs.existsSync('index.js')) {
-    throw new ActionError('Zipped actions must contain either package.json or index.js at the root.');
+    throw new ActionError(missing);
   }
-  const exported = require(index === undefined ? state.workdir : path.join(state.workdir, index));
+  const exported = require(path.resolve(folder, index === undefined ? '.' : index));
   const handler = fn.split('.').reduce((object, key) => (object == null ? undefined : object[key]), exported);
   return assertFunction(handler, main);
 }
@@ -171,6 +240,7 @@ function assertFunction(handler, name) {
 // ---------------------------------------------------------------------------- /run
 
 async function runCode(body) {
+  if (state.adapter !== undefined) return state.adapter.run(body);
   if (state.main === undefined) return refuse('System not initialized.');
   if (state.status !== 'ready') return refuse(`System not ready, status is ${state.status}.`);
   let args = body.value;
@@ -473,20 +543,24 @@ function readJson(req) {
   });
 }
 
-/** The sentinels end every /run and every failed /init, and are flushed before the reply. */
+/**
+ * The sentinels end every /run and every failed /init, and are flushed before the reply.
+ * A reply with `exitCode` ends the process once it is sent (the Lambda runtime's crashes).
+ */
 function finish(res, pathname, result) {
-  let body;
+  let body = result.body;
   try {
-    body = JSON.stringify(result.response);
+    if (body === undefined) body = JSON.stringify(result.response);
   } catch (error) {
     console.error(error);
     result = errorReply(502, `The action result could not be serialized: ${error.message}`);
     body = JSON.stringify(result.response);
   }
+  if (result.exitCode !== undefined) res.on('close', () => process.exit(result.exitCode));
   if (pathname === '/run' || result.code !== 200) {
-    writeMarkers().then(() => send(res, result.code, body));
+    writeMarkers().then(() => send(res, result.code, body, result.headers));
   } else {
-    send(res, result.code, body);
+    send(res, result.code, body, result.headers);
   }
 }
 
@@ -504,9 +578,9 @@ function writeFlushed(stream) {
   });
 }
 
-function send(res, code, json) {
+function send(res, code, json, headers) {
   const body = Buffer.from(json);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers });
   res.end(body);
 }
 
@@ -535,6 +609,10 @@ function start() {
   const server = http.createServer(onRequest);
   // The gateway pools connections: never drop an idle one under it.
   server.keepAliveTimeout = 0;
+  server.on('connection', (socket) => {
+    openConnections++;
+    socket.on('close', () => openConnections--);
+  });
   server.on('error', (error) => {
     console.error(`Cannot listen on ${host}:${port}: ${error.message}`);
     process.exit(1);

@@ -16,6 +16,11 @@ The HTTP/1.1 server is a small hand-written one rather than ``http.server``: imp
 READY. Requests are served one at a time on the main thread (the platform runs one
 activation per instance, and the action's ``main`` then runs where Python code expects
 to run, e.g. it may install signal handlers).
+
+``/init`` may ask for another calling convention with ``adapter``: ``lambda`` (AWS Lambda's
+Python runtime, ``lambda_adapter.py``) or ``lambda-custom`` (a custom runtime's ``bootstrap``
+behind the Lambda Runtime API, ``runtime_api.py``). Those modules sit next to this file
+and are only imported when asked for, so OpenWhisk start-up does not pay for them.
 """
 
 from __future__ import annotations
@@ -49,7 +54,12 @@ REASONS = {
     502: "Bad Gateway",
 }
 
-Reply = tuple[int, bytes]
+# The adapters answer with extra response headers; OpenWhisk replies have none.
+Headers = tuple[tuple[str, str], ...]
+Reply = tuple[int, bytes, Headers]
+NO_HEADERS: Headers = ()
+PROXY_DIR = os.path.dirname(os.path.abspath(__file__))
+ADAPTERS = {"lambda": "lambda_adapter", "lambda-custom": "runtime_api"}
 
 
 def encode(payload: object) -> bytes:
@@ -58,7 +68,7 @@ def encode(payload: object) -> bytes:
 
 
 def error_reply(status: int, message: str) -> Reply:
-    return status, encode({"error": message})
+    return status, encode({"error": message}), NO_HEADERS
 
 
 class ActionError(Exception):
@@ -70,24 +80,28 @@ class Action:
 
     def __init__(self) -> None:
         self.main: Callable[[object], object] | None = None
+        self.adapter: Adapter | None = None
         self.workdirs: list[str] = []
 
     def init(self, body: dict) -> Reply:
-        if self.main is not None:
+        if self.main is not None or self.adapter is not None:
             return error_reply(403, "Cannot initialize the action more than once.")
         message = body.get("value")
         message = message if isinstance(message, dict) else {}
-        code = message.get("code")
-        if not isinstance(code, str) or not code:
+        if not has_code(message):
             return error_reply(403, "Missing main/no code to execute.")
+        if message.get("adapter") is not None:
+            return self._init_adapter(message)
         try:
-            self.main = self._load(message, code)
+            self.main = self._load(message)
         except BaseException as ex:  # the action's import may fail in any way, even sys.exit()
             log_failure(ex)
             return error_reply(502, f"{INIT_FAILED} {describe(ex)}")
-        return 200, encode({"ok": True})
+        return 200, encode({"ok": True}), NO_HEADERS
 
     def run(self, body: dict) -> Reply:
+        if self.adapter is not None:
+            return self.adapter.run(body)
         if self.main is None:
             return error_reply(500, "no action defined yet")
         export_activation_env(body)
@@ -95,7 +109,7 @@ class Action:
             result = self.main(body.get("value", {}))
         except Exception as ex:
             log_failure(ex)
-            return 200, encode({"error": str(ex)})
+            return 200, encode({"error": str(ex)}), NO_HEADERS
         except BaseException as ex:  # sys.exit() in main: the real launcher process dies here
             log_failure(ex)
             self.main = None
@@ -105,24 +119,78 @@ class Action:
     def cleanup(self) -> None:
         import shutil
 
+        if self.adapter is not None:
+            self.adapter.close()
         for workdir in self.workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _load(self, message: dict, code: str) -> Callable[[object], object]:
-        import tempfile
-
+    def _load(self, message: dict) -> Callable[[object], object]:
         export_init_env(message.get("env"))
         name = message.get("main") or "main"
         if not isinstance(name, str):
             raise ActionError(f"The main function name must be a string, not {name!r}.")
-        workdir = tempfile.mkdtemp(prefix="emu-action-")
-        self.workdirs.append(workdir)
-        entry = unpack_zip(code, workdir) if message.get("binary") else write_source(code, workdir)
+        workdir = self._code_folder(message, "main__.py", 0o644)
+        entry = os.path.join(workdir, "main__.py" if is_plain_source(message) else "__main__.py")
+        if not os.path.isfile(entry):
+            where = "Zip file" if message.get("binary") else "The code folder"
+            raise ActionError(f"{where} does not include __main__.py.")
         # Like the ActionLoop launcher: the action runs from its own folder.
         os.chdir(workdir)
         sys.path.insert(0, workdir)
         add_virtualenv(workdir)
         return entry_point(import_file("main__", entry), name)
+
+    def _init_adapter(self, message: dict) -> Reply:
+        kind = message.get("adapter")
+        if kind not in ADAPTERS:
+            return error_reply(403, f"Unsupported adapter {kind!r}.")
+        adapter = import_file(f"_emu_{ADAPTERS[kind]}", os.path.join(PROXY_DIR, f"{ADAPTERS[kind]}.py"))
+        export_init_env(message.get("env"))
+        source, mode = adapter.source_file(str(message.get("main") or ""))
+        try:
+            folder = self._code_folder(message, source, mode)
+        except ActionError as ex:
+            print(ex, file=sys.stderr)
+            return 502, encode({"errorMessage": str(ex), "errorType": "Runtime.Unknown"}), NO_HEADERS
+        reply, self.adapter = adapter.start(message, folder)
+        return reply
+
+    def _code_folder(self, message: dict, source: str, mode: int) -> str:
+        """The folder holding the code: ``path`` as it is, or a temporary one we fill."""
+        import tempfile
+
+        path = message.get("path")
+        if isinstance(path, str) and path:
+            if not os.path.isdir(path):
+                raise ActionError(f"The code folder '{path}' does not exist.")
+            # The folder is the user's project: importing must not leave __pycache__ in it.
+            sys.dont_write_bytecode = True
+            return os.path.abspath(path)
+        workdir = tempfile.mkdtemp(prefix="emu-action-")
+        self.workdirs.append(workdir)
+        if not is_plain_source(message):
+            unpack_zip(message["code"], workdir)
+            return workdir
+        check_member(source)  # the file name comes from the handler string
+        write_source(message["code"], os.path.join(workdir, source), mode)
+        return workdir
+
+
+class Adapter:
+    """The interface of what an adapter module's ``start`` returns (matched by duck typing)."""
+
+    def run(self, body: dict) -> Reply: ...
+
+    def close(self) -> None: ...
+
+
+def has_code(message: dict) -> bool:
+    path, code = message.get("path"), message.get("code")
+    return (isinstance(path, str) and bool(path)) or (isinstance(code, str) and bool(code))
+
+
+def is_plain_source(message: dict) -> bool:
+    return not message.get("path") and not message.get("binary")
 
 
 def export_init_env(env: object) -> None:
@@ -150,21 +218,21 @@ def encode_result(result: object) -> Reply:
         print(f"The action returned {type(result).__name__}, not a dictionary or array.", file=sys.stderr)
         return error_reply(502, NOT_A_DICT)
     try:
-        return 200, encode(result)
+        return 200, encode(result), NO_HEADERS
     except (TypeError, ValueError) as ex:
         print(f"The action result is not JSON serializable: {ex}", file=sys.stderr)
         return error_reply(502, NOT_A_DICT)
 
 
-def write_source(code: str, workdir: str) -> str:
-    """Plain code is saved as ``main__.py`` so tracebacks show the action's source lines."""
-    path = os.path.join(workdir, "main__.py")
+def write_source(code: str, path: str, mode: int) -> None:
+    """Plain code is saved as a file (``main__.py`` for OpenWhisk) so tracebacks show its lines."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as file:
         file.write(code)
-    return path
+    os.chmod(path, mode)
 
 
-def unpack_zip(code: str, workdir: str) -> str:
+def unpack_zip(code: str, workdir: str) -> None:
     import base64
     import binascii
 
@@ -178,10 +246,6 @@ def unpack_zip(code: str, workdir: str) -> str:
         raise
     except Exception as ex:
         raise ActionError(f"There was an error uncompressing the action archive: {ex}") from ex
-    entry = os.path.join(workdir, "__main__.py")
-    if not os.path.isfile(entry):
-        raise ActionError("Zip file does not include __main__.py.")
-    return entry
 
 
 def extract_zip(data: bytes, workdir: str) -> None:
@@ -275,14 +339,17 @@ def dispatch(action: Action, method: str, path: str, raw: bytes) -> Reply:
     if method != "POST" or path not in ("/init", "/run"):
         return error_reply(404, f"Not found: {method} {path}")
     try:
-        status, body = call_endpoint(action, path, raw)
+        reply = call_endpoint(action, path, raw)
     except Exception as ex:  # a proxy bug must not take the instance down
         log_failure(ex)
-        status, body = error_reply(500, f"Internal proxy error: {ex}")
-    # The sentinels end every activation's log, a failed init included.
-    if path == "/run" or status != 200:
+        reply = error_reply(500, f"Internal proxy error: {ex}")
+    except BaseException:  # a Lambda handler's sys.exit(): the process ends, its log too
         write_markers()
-    return status, body
+        raise
+    # The sentinels end every activation's log, a failed init included.
+    if path == "/run" or reply[0] != 200:
+        write_markers()
+    return reply
 
 
 def call_endpoint(action: Action, path: str, raw: bytes) -> Reply:
@@ -396,12 +463,20 @@ class Connection:
         finally:
             self.sock.settimeout(CLIENT_TIMEOUT)
 
-    def send(self, status: int, body: bytes, keep_open: bool, head_only: bool = False) -> None:
+    def send(
+        self,
+        status: int,
+        body: bytes,
+        keep_open: bool,
+        head_only: bool = False,
+        headers: Headers = NO_HEADERS,
+    ) -> None:
         connection = "" if keep_open else "Connection: close\r\n"
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
         head = (
             f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
             "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n{connection}\r\n"
+            f"Content-Length: {len(body)}\r\n{extra}{connection}\r\n"
         ).encode("latin-1")
         # One write: headers and body leave in the same segment.
         self.sock.sendall(head if head_only else head + body)
@@ -430,9 +505,9 @@ def serve_one(connection: Connection, action: Action) -> bool:
         return False
     if request is None:
         return False
-    status, body = dispatch(action, request.method, request.path, request.body)
+    status, body, headers = dispatch(action, request.method, request.path, request.body)
     try:
-        connection.send(status, body, request.keep_alive, head_only=request.method == "HEAD")
+        connection.send(status, body, request.keep_alive, request.method == "HEAD", headers)
     except OSError:
         return False
     return request.keep_alive
@@ -507,7 +582,10 @@ def main() -> None:
     install_exit_handlers(action)
     sys.stdout.write(f"EMU_PROXY_READY {listener.getsockname()[1]}\n")
     sys.stdout.flush()
-    serve(listener, action)
+    try:
+        serve(listener, action)
+    finally:  # a Lambda handler's sys.exit() ends the process through here
+        action.cleanup()
 
 
 if __name__ == "__main__":
