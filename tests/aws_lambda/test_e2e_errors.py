@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -94,3 +96,32 @@ def test_unknown_operation(lambda_emu: RunningEmu) -> None:
     reply = httpx.get(f"{lambda_emu.urls['lambda']}/2099-01-01/nothing")
     assert reply.status_code == 404
     assert reply.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+
+
+def test_calls_past_reserved_concurrency_are_throttled_at_once(client: Any, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    slow = (
+        "import pathlib, time\n"
+        "def handler(event, context):\n"
+        "    pathlib.Path(event['marker']).touch()\n"
+        "    time.sleep(event['sleep'])\n"
+        "    return 'done'\n"
+    )
+    create(client, "one-at-a-time", {"app.py": slow})
+    client.put_function_concurrency(FunctionName="one-at-a-time", ReservedConcurrentExecutions=1)
+    marker = tmp_path / "running"
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(
+            client.invoke,
+            FunctionName="one-at-a-time",
+            Payload=json.dumps({"marker": str(marker), "sleep": 1}),
+        )
+        deadline = time.monotonic() + 15
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the first call did not start"
+            time.sleep(0.02)
+        with pytest.raises(client.exceptions.TooManyRequestsException) as error:
+            client.invoke(
+                FunctionName="one-at-a-time", Payload=json.dumps({"marker": str(marker), "sleep": 0})
+            )
+        assert error.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+        assert json.loads(running.result()["Payload"].read()) == "done"
