@@ -10,17 +10,10 @@ from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, awatch
 
+from emulator.discovery import SKIPPED_DIRS
+
 log = logging.getLogger("emu.reload")
-IGNORED_DIRS = {
-    "__pycache__",
-    ".venv",
-    "venv",
-    "node_modules",
-    ".git",
-    ".emu",
-    ".pytest_cache",
-    ".ruff_cache",
-}
+IGNORED_DIRS = SKIPPED_DIRS | {".git", ".emu", ".pytest_cache", ".ruff_cache"}
 
 
 class ProjectFilter(DefaultFilter):

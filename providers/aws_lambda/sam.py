@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from typing import Any, ClassVar
 
 import yaml
 
+from emulator.discovery import find_files
+
 TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
-SKIP_DIRS = {".aws-sam", "node_modules", ".venv", "__pycache__"}
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 FUNCTION_TYPES = {SERVERLESS_FUNCTION, LAMBDA_FUNCTION}
@@ -114,11 +114,7 @@ class SamError(Exception):
 
 def find_templates(root: Path) -> list[Path]:
     """Every CloudFormation template below `root`: files named like SAM's that declare resources."""
-    found: list[Path] = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = [d for d in subdirs if d not in SKIP_DIRS and not d.startswith(".")]
-        found.extend(Path(directory) / name for name in files if name in TEMPLATE_NAMES)
-    return sorted(path for path in found if _looks_like_cloudformation(path))
+    return [path for path in find_files(root, TEMPLATE_NAMES) if _looks_like_cloudformation(path)]
 
 
 def _looks_like_cloudformation(path: Path) -> bool:

@@ -17,6 +17,7 @@ from emulator.logs import timestamp
 from emulator.model import Outcome
 from emulator.pool import Throttled
 from emulator.store import Store
+from emulator.tasks import BackgroundTasks
 from providers.aws_lambda.code import CodeStore
 from providers.aws_lambda.errors import LambdaError, not_found
 from providers.aws_lambda.functions import LambdaFunction, build_config
@@ -47,7 +48,7 @@ class LambdaService:
         self.invoker = invoker
         self.code = CodeStore(code_root)
         self.listeners: list[InvocationListener] = []
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
 
     # -- functions -----------------------------------------------------------------------------
 
@@ -176,13 +177,13 @@ class LambdaService:
         request_id = str(uuid.uuid4())
         request = {"function": function.name, "event": event, "received": now_ms()}
         self.store.add_pending(request_id, PROVIDER, request)
-        self._spawn(self._run_event(request_id, request))
+        self._background.spawn(self._run_event(request_id, request))
         return request_id
 
     def resume_pending(self) -> int:
         count = 0
         for request_id, request in self.store.pending(PROVIDER):
-            self._spawn(self._run_event(request_id, request))
+            self._background.spawn(self._run_event(request_id, request))
             count += 1
         return count
 
@@ -206,15 +207,8 @@ class LambdaService:
                 delay = min(delay * 2, 1.0)
         self.store.remove_pending(request_id)
 
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.close()
 
 
 def _throttled(*, reserved: bool) -> LambdaError:

@@ -15,6 +15,7 @@ from emulator.invoker import Invoker, now_ms
 from emulator.model import FunctionSpec
 from emulator.pool import Throttled
 from emulator.store import Entity, Store
+from emulator.tasks import BackgroundTasks
 from providers.openwhisk import activations, entities, kinds
 from providers.openwhisk.auth import key_for
 from providers.openwhisk.errors import (
@@ -86,7 +87,7 @@ class Controller:
     def __init__(self, store: Store, invoker: Invoker) -> None:
         self.store = store
         self.invoker = invoker
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
         self.on_activation: list[Any] = []  # callbacks(record) for the console
 
     # -- entities ------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ class Controller:
         if not blocking:
             request = {"namespace": namespace, "path": path, "payload": payload, "received": received}
             self.store.add_pending(activation_id, PROVIDER, request)
-            self._spawn(self._run_accepted(activation_id, request))
+            self._background.spawn(self._run_accepted(activation_id, request))
             return activation_id, None
         task = asyncio.ensure_future(self.activate(namespace, path, payload, activation_id, received))
         try:
@@ -254,7 +255,7 @@ class Controller:
             # Past the wait the call is accepted: make sure it finishes even across a restart.
             request = {"namespace": namespace, "path": path, "payload": payload, "received": received}
             self.store.add_pending(activation_id, PROVIDER, request)
-            self._background.add(task)
+            self._background.keep(task)
             task.add_done_callback(lambda _: self._finish_pending(activation_id, task))
             return activation_id, None
 
@@ -265,7 +266,7 @@ class Controller:
             if self.store.get_activation(PROVIDER, activation_id) is not None:
                 self.store.remove_pending(activation_id)
                 continue
-            self._spawn(self._run_accepted(activation_id, request))
+            self._background.spawn(self._run_accepted(activation_id, request))
             count += 1
         return count
 
@@ -291,19 +292,11 @@ class Controller:
         self.store.remove_pending(activation_id)
 
     def _finish_pending(self, activation_id: str, task: asyncio.Task[Any]) -> None:
-        self._background.discard(task)
         if not task.cancelled() and task.exception() is None:
             self.store.remove_pending(activation_id)
 
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.close()
 
     async def activate(
         self,

@@ -22,8 +22,9 @@ from typing import Any, ClassVar
 
 import yaml
 
+from emulator.discovery import find_files
+
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml")
-SKIP_DIRS = {"node_modules", ".venv", "__pycache__"}
 DEFAULT_PACKAGE = "default"
 
 TOP_KEYS = {"packages", "package", "project"}
@@ -111,11 +112,7 @@ class ManifestError(Exception):
 
 
 def find_manifests(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = [d for d in subdirs if d not in SKIP_DIRS and not d.startswith(".")]
-        found.extend(Path(directory) / name for name in files if name in MANIFEST_NAMES)
-    return sorted(found)
+    return find_files(root, MANIFEST_NAMES)
 
 
 def load_manifest(path: Path) -> list[ManifestEntity]:
