@@ -40,7 +40,7 @@ Call = Callable[[int], Awaitable[None]]
 
 
 def start_emu(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "azure", "gcp", "admin")]
+    ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "apigateway", "azure", "gcp", "admin")]
     process = subprocess.Popen(
         [sys.executable, "-m", "emulator", "up", *ports, "--state-dir", str(state_dir)],
         stdout=subprocess.DEVNULL,

@@ -36,6 +36,7 @@ def main() -> None:
 )
 @_port("openwhisk", 3233, "OpenWhisk controller")
 @_port("lambda", 3001, "AWS Lambda API")
+@_port("apigateway", 3000, "API Gateway (SAM Api and HttpApi events)")
 @_port("azure", 7071, "Azure Functions host")
 @_port("gcp", 8080, "Google Cloud Functions")
 @_port("admin", 3100, "emu admin")
@@ -81,6 +82,7 @@ def up(
     host: str,
     openwhisk_port: int,
     lambda_port: int,
+    apigateway_port: int,
     azure_port: int,
     gcp_port: int,
     admin_port: int,
@@ -99,6 +101,7 @@ def up(
         host=host,
         openwhisk_port=openwhisk_port,
         lambda_port=lambda_port,
+        apigateway_port=apigateway_port,
         azure_port=azure_port,
         gcp_port=gcp_port,
         admin_port=admin_port,

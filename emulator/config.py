@@ -14,6 +14,7 @@ class Settings:
     host: str = "127.0.0.1"
     openwhisk_port: int = 3233
     lambda_port: int = 3001
+    apigateway_port: int = 3000
     azure_port: int = 7071
     gcp_port: int = 8080
     admin_port: int = 3100
@@ -32,6 +33,7 @@ class Settings:
         return {
             "openwhisk": self.openwhisk_port,
             "lambda": self.lambda_port,
+            "apigateway": self.apigateway_port,
             "azure": self.azure_port,
             "gcp": self.gcp_port,
             "admin": self.admin_port,

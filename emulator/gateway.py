@@ -9,11 +9,8 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import uvicorn
 
 from emulator import __version__
 from emulator.admin import admin_app
@@ -23,6 +20,7 @@ from emulator.console import Console, function_table
 from emulator.invoker import Invoker
 from emulator.pool import Pool
 from emulator.reload import ProjectWatcher
+from emulator.servers import BindError, ServerGroup
 from emulator.store import Store
 from providers.aws_lambda.app import LambdaFront
 from providers.openwhisk.app import OpenWhiskFront
@@ -32,6 +30,7 @@ log = logging.getLogger("emu.gateway")
 PORT_OPTIONS = {
     "openwhisk": "--openwhisk-port",
     "lambda": "--lambda-port",
+    "apigateway": "--apigateway-port",
     "azure": "--azure-port",
     "gcp": "--gcp-port",
     "admin": "--admin-port",
@@ -40,29 +39,6 @@ PORT_OPTIONS = {
 
 class GatewayError(Exception):
     """A problem that stops `emu up` from starting, explained for the user."""
-
-
-class _Server(uvicorn.Server):
-    # The gateway handles SIGINT/SIGTERM once for every server it runs.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def bind(host: str, port: int, option: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
-    # without it keep-alive replies stall ~40 ms on delayed ACKs.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise GatewayError(f"cannot listen on {host}:{port} ({option}): {error.strerror}") from None
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
 
 
 class Gateway:
@@ -81,10 +57,20 @@ class Gateway:
 
     async def run(self) -> None:
         settings = self.settings
-        sockets = {
-            provider: bind(settings.host, port, PORT_OPTIONS[provider])
-            for provider, port in settings.ports().items()
-        }
+        servers = ServerGroup(settings.host)
+        sockets: dict[str, socket.socket] = {}
+        try:
+            for provider, port in settings.ports().items():
+                try:
+                    sockets[provider] = servers.listen(settings.host, port)
+                except BindError as error:
+                    option = PORT_OPTIONS[provider]
+                    message = f"cannot listen on {error.host}:{error.port} ({option}): {error.reason}"
+                    raise GatewayError(message) from None
+        except GatewayError:
+            for sock in sockets.values():
+                sock.close()
+            raise
         for provider, sock in sockets.items():
             setattr(settings, f"{provider}_port", sock.getsockname()[1])
         if settings.host not in ("127.0.0.1", "localhost", "::1"):
@@ -96,7 +82,7 @@ class Gateway:
         invoker = Invoker(pool)
         await invoker.start()
         openwhisk = OpenWhiskFront(store, invoker, settings.base_url("openwhisk"))
-        aws_lambda = LambdaFront(store, invoker, settings.base_url("lambda"), settings.state_dir)
+        aws_lambda = LambdaFront(store, invoker, settings, servers)
         self.fronts = [openwhisk, aws_lambda]
         openwhisk.controller.on_activation.append(self._print_activation)
         aws_lambda.service.listeners.append(self._print_invocation)
@@ -109,29 +95,17 @@ class Gateway:
                     watcher.start()
             pool.start(set().union(*(front.families() for front in self.fronts)))
             apps = {
-                **{front.name: front.app() for front in self.fronts},
+                "openwhisk": openwhisk.app(),
+                "lambda": aws_lambda.app(),
+                "apigateway": aws_lambda.apigateway_app(),
                 "azure": unknown_route_app("azure"),
                 "gcp": unknown_route_app("gcp"),
                 "admin": admin_app(lambda: self._ready, self.functions),
             }
-            servers = {
-                provider: _Server(
-                    uvicorn.Config(
-                        app,
-                        log_level="warning",
-                        access_log=False,
-                        lifespan="off",
-                        timeout_graceful_shutdown=5,
-                    )
-                )
-                for provider, app in apps.items()
-            }
-            tasks = [
-                asyncio.create_task(server.serve(sockets=[sockets[provider]]))
-                for provider, server in servers.items()
-            ]
-            while not all(server.started for server in servers.values()):
-                if any(task.done() for task in tasks):
+            for provider, app in apps.items():
+                servers.serve(app, sockets.pop(provider))
+            while not servers.started():
+                if servers.failed():
                     raise GatewayError("a server stopped during start-up")
                 await asyncio.sleep(0.01)
             for front in self.fronts:
@@ -141,11 +115,9 @@ class Gateway:
             self._write_gateway_file()
             await self._stop.wait()
             self.console.say("Stopping emu...")
-            for server in servers.values():
-                server.should_exit = True
-            await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             self._ready = False
+            await servers.close()
             if watcher is not None:
                 await watcher.stop()
             for front in self.fronts:
@@ -179,7 +151,7 @@ class Gateway:
         self.console.say("")
         self.console.say(function_table(self.functions()))
         self.console.say("")
-        for provider in ("openwhisk", "lambda", "azure", "gcp", "admin"):
+        for provider in settings.ports():
             self.console.say(f"  {provider:<10} {settings.base_url(provider)}")
         self.console.say("")
         self.console.say("emu is ready. Press Ctrl+C to stop.")

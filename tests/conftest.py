@@ -62,7 +62,7 @@ def start_emu(project: Path | None, state_dir: Path, *extra: str) -> RunningEmu:
     gateway_file = state_dir / "gateway.json"
     gateway_file.unlink(missing_ok=True)
     output = state_dir / f"console-{time.monotonic_ns()}.log"
-    ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "azure", "gcp", "admin")]
+    ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "apigateway", "azure", "gcp", "admin")]
     command = [sys.executable, "-m", "emulator", "up", *([str(project)] if project else []), *ports]
     command += ["--state-dir", str(state_dir), *extra]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

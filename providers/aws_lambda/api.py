@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from providers.aws_lambda.apigateway.urls import FunctionUrls
 from providers.aws_lambda.code import decode_zip
 from providers.aws_lambda.errors import LambdaError, invalid_parameter
 from providers.aws_lambda.functions import LambdaFunction, check_name
@@ -75,8 +76,9 @@ def function_name(request: Request) -> tuple[str, str | None]:
 
 
 class LambdaApi:
-    def __init__(self, service: LambdaService) -> None:
+    def __init__(self, service: LambdaService, urls: FunctionUrls) -> None:
         self.service = service
+        self.urls = urls
 
     def routes(self) -> list[Route]:
         functions = "/2015-03-31/functions"
@@ -92,6 +94,9 @@ class LambdaApi:
             Route(functions + "/{name}/code", self.update_code, methods=["PUT"]),
             Route("/2017-10-31/functions/{name}/concurrency", self.concurrency, methods=["PUT", "DELETE"]),
             Route("/2019-09-30/functions/{name}/concurrency", self.get_concurrency, methods=["GET"]),
+            Route(
+                "/2021-10-31/functions/{name}/url", self.url_config, methods=["GET", "POST", "PUT", "DELETE"]
+            ),
         ]
 
     # -- invoke --------------------------------------------------------------------------------
@@ -183,6 +188,7 @@ class LambdaApi:
         check_qualifier(name, qualifier)
         if request.method == "DELETE":
             self.service.delete(name)
+            await self.urls.forget(name)
             return Response(status_code=204)
         function = self.service.get(name)
         body: dict[str, Any] = {
@@ -221,6 +227,19 @@ class LambdaApi:
             raise invalid_parameter("ReservedConcurrentExecutions must be a non-negative integer.")
         self.service.set_concurrency(name, reserved)
         return JSONResponse({"ReservedConcurrentExecutions": reserved})
+
+    async def url_config(self, request: Request) -> Response:
+        name, qualifier = function_name(request)
+        check_qualifier(name, qualifier)
+        if request.method == "GET":
+            return JSONResponse(self.urls.get(name))
+        if request.method == "DELETE":
+            await self.urls.delete(name)
+            return Response(status_code=204)
+        body = await json_body(request)
+        if request.method == "POST":
+            return JSONResponse(self.urls.create(name, body), status_code=201)
+        return JSONResponse(self.urls.update(name, body))
 
     async def get_concurrency(self, request: Request) -> Response:
         name, _ = function_name(request)

@@ -11,13 +11,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.config import Settings
 from emulator.invoker import Invoker
+from emulator.servers import ServerGroup
 from emulator.store import Store
 from providers.aws_lambda.api import LambdaApi
+from providers.aws_lambda.apigateway.front import ApiGatewayFront
+from providers.aws_lambda.apigateway.routes import RouteTable
+from providers.aws_lambda.apigateway.urls import FunctionUrls, new_url_config
 from providers.aws_lambda.errors import LambdaError
 from providers.aws_lambda.functions import RUNTIMES, LambdaFunction, build_config, folder_digest
 from providers.aws_lambda.names import REGION
-from providers.aws_lambda.sam import SamError, SamFunction, find_templates, load_template
+from providers.aws_lambda.sam import SamApi, SamError, SamFunction, find_templates, load_apis, load_template
 from providers.aws_lambda.service import PROVIDER, LambdaService
 
 log = logging.getLogger("emu.lambda")
@@ -28,10 +33,14 @@ DEPLOYED_FIELDS = ("Runtime", "Handler", "Timeout", "MemorySize", "Environment",
 class LambdaFront:
     name = PROVIDER
 
-    def __init__(self, store: Store, invoker: Invoker, base_url: str, state_dir: Path) -> None:
-        self.base_url = base_url
+    def __init__(self, store: Store, invoker: Invoker, settings: Settings, servers: ServerGroup) -> None:
+        self.base_url = settings.base_url("lambda")
+        self.apigateway_url = settings.base_url("apigateway")
         self.store = store
-        self.service = LambdaService(store, invoker, state_dir / "lambda" / "code")
+        self.service = LambdaService(store, invoker, settings.state_dir / "lambda" / "code")
+        host = settings.base_url("admin").rsplit(":", 1)[0]
+        self.urls = FunctionUrls(self.service, servers, lambda port: f"{host}:{port}/")
+        self.routes = RouteTable([])
 
     # -- project discovery ---------------------------------------------------------------------
 
@@ -40,13 +49,17 @@ class LambdaFront:
         problems: list[str] = []
         declared: set[str] = set()
         failed_template = False
+        every_function: list[SamFunction] = []
+        every_api: list[SamApi] = []
         for template in find_templates(root):
             try:
                 functions = load_template(template)
+                every_api += load_apis(template)
             except SamError as error:
                 problems.append(str(error))
                 failed_template = True
                 continue
+            every_function += functions
             for function in functions:
                 declared.add(function.name)
                 try:
@@ -56,7 +69,9 @@ class LambdaFront:
                     problems.append(f"{template}: {function.name}: {message}")
         if not failed_template:
             self._remove_undeclared(root, declared)
-        return problems
+        self.routes, route_problems = RouteTable.from_sam(every_function, every_api)
+        self.urls.serve_all()
+        return problems + route_problems
 
     def _deploy(self, declared: SamFunction) -> None:
         if declared.package_type != "Zip":
@@ -84,15 +99,31 @@ class LambdaFront:
         }
         existing = self.service.find(declared.name)
         config = build_config(declared.name, body, code_sha=digest, code_size=size)
+        url_config = self._url_config(declared, existing)
         if (
             existing is not None
             and existing.code_dir == str(folder)
             and existing.reserved_concurrency == declared.reserved_concurrency
+            and existing.url_config == url_config
             and all(existing.config.get(key) == config.get(key) for key in DEPLOYED_FIELDS)
         ):
             return
-        function = LambdaFunction(config, str(folder), declared.reserved_concurrency)
+        function = LambdaFunction(config, str(folder), declared.reserved_concurrency, url_config=url_config)
         self.service.save(function, str(declared.template))
+
+    def _url_config(self, declared: SamFunction, existing: LambdaFunction | None) -> dict[str, Any] | None:
+        if not declared.function_url:
+            return None
+        previous = existing.url_config if existing else None
+        config = new_url_config(
+            {"AuthType": declared.function_url.get("AuthType", "NONE"), **declared.function_url}, previous
+        )
+        if previous is not None and {**config, "LastModifiedTime": None} == {
+            **previous,
+            "LastModifiedTime": None,
+        }:
+            return previous
+        return config
 
     def _remove_undeclared(self, root: Path, declared: set[str]) -> None:
         root = root.resolve()
@@ -106,18 +137,38 @@ class LambdaFront:
         return {RUNTIMES[function.config["Runtime"]][0] for function in self.service.all()}
 
     def functions(self) -> list[dict[str, Any]]:
-        return [
-            {
+        """Every function with its Invoke URL, then its function URL and its API routes."""
+        listing = []
+        runtimes = {}
+        for function in self.service.all():
+            runtimes[function.name] = function.config["Runtime"]
+            item = {
                 "provider": PROVIDER,
                 "name": function.name,
                 "runtime": function.config["Runtime"],
                 "url": f"{self.base_url}/2015-03-31/functions/{function.name}/invocations",
                 "source": self.service.source_of(function.name),
             }
-            for function in self.service.all()
-        ]
+            listing.append(item)
+            url = self.urls.url(function.name)
+            if url is not None:
+                listing.append({**item, "provider": "lambda-url", "url": url})
+        for route in self.routes.routes:
+            path = "/" if route.path == "$default" else route.path
+            listing.append(
+                {
+                    "provider": "apigateway",
+                    "name": route.route_key,
+                    "runtime": runtimes.get(route.function, ""),
+                    "url": self.apigateway_url + path,
+                    "source": self.service.source_of(route.function),
+                    "function": route.function,
+                }
+            )
+        return listing
 
     async def start(self) -> None:
+        self.urls.serve_all()
         resumed = self.service.resume_pending()
         if resumed:
             log.info("resuming %d accepted Event invocations", resumed)
@@ -127,9 +178,12 @@ class LambdaFront:
 
     # -- HTTP ----------------------------------------------------------------------------------
 
+    def apigateway_app(self) -> ApiGatewayFront:
+        return ApiGatewayFront(self.service, lambda: self.routes)
+
     def app(self) -> Starlette:
         return Starlette(
-            routes=LambdaApi(self.service).routes(),
+            routes=LambdaApi(self.service, self.urls).routes(),
             exception_handlers={
                 LambdaError: _lambda_error,
                 HTTPException: _unknown_operation,

@@ -54,6 +54,8 @@ class LambdaFunction:
     code_dir: str  # the folder the handler is loaded from
     reserved_concurrency: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # FunctionUrlConfig as the API shows it, plus "Port": where emu serves the URL.
+    url_config: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -65,13 +67,18 @@ class LambdaFunction:
             "CodeDir": self.code_dir,
             "ReservedConcurrentExecutions": self.reserved_concurrency,
             "Tags": self.tags,
+            "UrlConfig": self.url_config,
             "updated": 0,
         }
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> LambdaFunction:
         return cls(
-            doc["Configuration"], doc["CodeDir"], doc.get("ReservedConcurrentExecutions"), doc.get("Tags", {})
+            doc["Configuration"],
+            doc["CodeDir"],
+            doc.get("ReservedConcurrentExecutions"),
+            doc.get("Tags", {}),
+            doc.get("UrlConfig"),
         )
 
     def listed(self) -> dict[str, Any]:

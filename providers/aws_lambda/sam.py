@@ -30,6 +30,7 @@ TEMPLATE_NAMES = ("template.yaml", "template.yml", "template.json")
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 FUNCTION_TYPES = {SERVERLESS_FUNCTION, LAMBDA_FUNCTION}
+API_TYPES = {"AWS::Serverless::Api": "Api", "AWS::Serverless::HttpApi": "HttpApi"}
 
 REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
@@ -129,6 +130,22 @@ def _looks_like_cloudformation(path: Path) -> bool:
 def load_template(path: Path) -> list[SamFunction]:
     """The template's functions in the order it declares them."""
     return _Loader(path).load()
+
+
+@dataclass(frozen=True)
+class SamApi:
+    """An `AWS::Serverless::Api` (REST) or `AWS::Serverless::HttpApi` resource."""
+
+    name: str  # the logical id, which events name in RestApiId / ApiId
+    kind: str  # "Api" or "HttpApi", as the event types that attach to it
+    stage_name: str | None
+    cors: Any  # Api: Cors (a quoted origin or a mapping); HttpApi: CorsConfiguration (true or a mapping)
+    template: Path
+
+
+def load_apis(path: Path) -> list[SamApi]:
+    """The template's explicit APIs; events without RestApiId/ApiId use SAM's implicit ones."""
+    return _Loader(path).apis()
 
 
 # -- intrinsic functions ----------------------------------------------------------------------
@@ -489,6 +506,23 @@ class _Loader:
                 properties = _Properties(local, f"{where}.Properties", frozenset())
                 functions.append(self._lambda_function(str(logical_id), properties))
         return functions
+
+    def apis(self) -> list[SamApi]:
+        document = self._read()
+        self.lenient = _Intrinsics(document, self.base.name, resource_refs=True)
+        apis: list[SamApi] = []
+        for logical_id, resource in _section(document, "Resources").items():
+            kind = API_TYPES.get(resource.get("Type")) if isinstance(resource, dict) else None
+            if kind is None:
+                continue
+            where = f"Resources.{logical_id}"
+            props = _Properties(
+                self._mapping(resource.get("Properties"), f"{where}.Properties"), where, frozenset()
+            )
+            cors = self._lenient(props, "Cors" if kind == "Api" else "CorsConfiguration")
+            stage = self._optional_text(props, "StageName")
+            apis.append(SamApi(str(logical_id), kind, stage, cors, self.path))
+        return apis
 
     def _read(self) -> dict[str, Any]:
         try:

@@ -40,6 +40,7 @@ class InvokeResult:
     payload: bytes
     function_error: str | None
     log: str  # START ... REPORT, as CloudWatch and X-Amz-Log-Result show it
+    timed_out: bool = False
 
 
 class LambdaService:
@@ -70,9 +71,11 @@ class LambdaService:
         entity = self.store.get_entity(PROVIDER, REGION, name)
         return entity.source if entity else None
 
-    def save(self, function: LambdaFunction, source: str | None = None) -> None:
+    def save(self, function: LambdaFunction, source: str | None = None, *, retire: bool = True) -> None:
+        """Store the function; unless told otherwise its idle instances go, to pick up the change."""
         self.store.put_entity(PROVIDER, REGION, function.name, "functions", function.to_doc(), source)
-        self.invoker.pool.retire(function.spec().key)
+        if retire:
+            self.invoker.pool.retire(function.spec().key)
 
     def create(self, body: dict[str, Any], zip_bytes: bytes) -> LambdaFunction:
         name = body["FunctionName"]
@@ -150,7 +153,9 @@ class LambdaService:
         if outcome.phase == "start":
             raise LambdaError(500, "ServiceException", f"emu could not start the function: {outcome.logs}")
         body, error = _result(outcome, function, request_id)
-        result = InvokeResult(request_id, body, error, _log_text(outcome, function, request_id))
+        result = InvokeResult(
+            request_id, body, error, _log_text(outcome, function, request_id), outcome.timed_out
+        )
         self._record(function, request_id, outcome, result)
         return result
 

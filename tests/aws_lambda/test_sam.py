@@ -58,8 +58,13 @@ def error_of(tmp_path: Path, text: str, folders: tuple[str, ...] = ("src",)) -> 
 
 def test_sample_functions():
     functions = {function.name: function for function in load_template(SAMPLE / "template.yaml")}
-    assert list(functions) == ["HelloPythonFunction", "HelloNodeFunction", "CustomRuntimeFunction"]
-    python, node, custom = functions.values()
+    assert list(functions) == [
+        "HelloPythonFunction",
+        "HelloNodeFunction",
+        "CustomRuntimeFunction",
+        "HttpApiFunction",
+    ]
+    python, node, custom, _ = functions.values()
     assert (python.runtime, python.handler, python.code_dir) == (
         "python3.12",
         "app.lambda_handler",
