@@ -3,7 +3,8 @@
 For each cloud front (an OpenWhisk action, an AWS Lambda function), both sides run the same
 Python code on the same runtime proxy, in the same run, with the same keep-alive HTTP client, so
 the ratio is emu's own overhead: auth, routing, records, log collection and the hop to the
-instance.
+instance. A last pair calls one Lambda function through an API Gateway route (HTTP API, payload
+2.0) and through the Invoke API, to show what building the event and mapping the answer costs.
 
     python bench/warm_invoke.py [--requests 2000] [--concurrency 16]
 """
@@ -39,10 +40,45 @@ JSON = {"Content-Type": "application/json"}
 Call = Callable[[int], Awaitable[None]]
 
 
-def start_emu(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+API_TEMPLATE = """
+Resources:
+  BenchApi:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: api/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Get:
+          Type: HttpApi
+          Properties:
+            Path: /bench
+            Method: get
+"""
+API_CODE = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
+
+
+def write_project(folder: Path) -> Path:
+    (folder / "api").mkdir(parents=True)
+    (folder / "template.yaml").write_text(API_TEMPLATE)
+    (folder / "api" / "app.py").write_text(API_CODE)
+    return folder
+
+
+def start_emu(state_dir: Path, project: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "apigateway", "azure", "gcp", "admin")]
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "up", *ports, "--state-dir", str(state_dir)],
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "up",
+            str(project),
+            *ports,
+            "--state-dir",
+            str(state_dir),
+            "--no-reload",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -156,10 +192,24 @@ async def lambda_pair(
     return direct_call(session, instance, context), through_emu  # fmt: skip
 
 
+def api_pair(session: aiohttp.ClientSession, urls: dict[str, str]) -> tuple[Call, Call]:
+    invoke_url = f"{urls['lambda']}/2015-03-31/functions/BenchApi/invocations"
+
+    async def through_invoke(n: int) -> None:
+        await post(session, invoke_url, {"n": n}, {})
+
+    async def through_api(n: int) -> None:
+        async with session.get(f"{urls['apigateway']}/bench?n={n}") as response:
+            assert response.status == 200, await response.text()
+            await response.read()
+
+    return through_invoke, through_api
+
+
 async def run(requests: int, concurrency: int) -> None:
     results: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        emu, urls = start_emu(Path(scratch) / "state")
+        emu, urls = start_emu(Path(scratch) / "state", write_project(Path(scratch) / "project"))
         instances = [start_instance(), start_instance()]
         code_dir = Path(scratch) / "code"
         code_dir.mkdir()
@@ -168,6 +218,7 @@ async def run(requests: int, concurrency: int) -> None:
                 pairs = {
                     "OpenWhisk action": await openwhisk_pair(session, urls, instances[0][1]),
                     "Lambda function": await lambda_pair(session, urls, instances[1][1], code_dir),
+                    "API Gateway route": api_pair(session, urls),
                 }
                 for label, (direct, through_emu) in pairs.items():
                     direct_figures = await measure(direct, requests, concurrency)
@@ -178,23 +229,30 @@ async def run(requests: int, concurrency: int) -> None:
             for process, _ in instances:
                 process.kill()
                 process.wait()
-    for label, (direct, through_emu) in results.items():
-        report(label, direct, through_emu, requests, concurrency)
+    for label, (baseline, measured) in results.items():
+        columns = ("Invoke API", "API Gateway") if label == "API Gateway route" else ("direct", "through emu")
+        report(label, baseline, measured, requests, concurrency, columns)
 
 
 def report(
-    label: str, direct: dict[str, float], emu: dict[str, float], requests: int, concurrency: int
+    label: str,
+    baseline: dict[str, float],
+    measured: dict[str, float],
+    requests: int,
+    concurrency: int,
+    columns: tuple[str, str],
 ) -> None:
+    """Figures of `measured` beside its `baseline`, measured in the same run."""
     print(
         f"\nwarm invoke, Python {label}: {requests} sequential calls, then {requests} over {concurrency} clients"
     )
-    print(f"{'':<28}{'direct to instance':>20}{'through emu':>14}{'ratio':>9}")
+    print(f"{'':<28}{columns[0]:>20}{columns[1]:>14}{'ratio':>9}")
     for key, name in (("p50", "latency p50 (ms)"), ("p90", "latency p90 (ms)"), ("p99", "latency p99 (ms)")):
-        print(f"{name:<28}{direct[key]:>20.3f}{emu[key]:>14.3f}{emu[key] / direct[key]:>8.2f}x")
-    print(f"{'overhead p50 (ms)':<28}{'':>20}{emu['p50'] - direct['p50']:>14.3f}")
+        print(f"{name:<28}{baseline[key]:>20.3f}{measured[key]:>14.3f}{measured[key] / baseline[key]:>8.2f}x")
+    print(f"{'difference p50 (ms)':<28}{'':>20}{measured['p50'] - baseline['p50']:>14.3f}")
     print(
-        f"{'throughput (calls/s)':<28}{direct['throughput']:>20.0f}{emu['throughput']:>14.0f}"
-        f"{emu['throughput'] / direct['throughput']:>8.2f}x"
+        f"{'throughput (calls/s)':<28}{baseline['throughput']:>20.0f}{measured['throughput']:>14.0f}"
+        f"{measured['throughput'] / baseline['throughput']:>8.2f}x"
     )
 
 
