@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from emulator.invoker import Invoker, now_ms
@@ -64,6 +65,19 @@ def _qualified_components(body: dict[str, Any], namespace: str) -> dict[str, Any
         return body
     components = [_qualify(c, namespace) if isinstance(c, str) else c for c in exec_["components"]]
     return {**body, "exec": {**exec_, "components": components}}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One activation about to run: what every kind of action needs to run it."""
+
+    namespace: str
+    path: str
+    action: dict[str, Any]
+    params: dict[str, Any]  # package, action and invoke parameters, merged
+    activation_id: str
+    received: int
+    cause: str | None  # the enclosing sequence's activation id
 
 
 def _in_collection(entity: Entity | None, collection: str) -> Entity:
@@ -312,11 +326,18 @@ class Controller:
         action = self.action(namespace, path)
         activation_id = activation_id or activations.new_activation_id()
         received = received or now_ms()
-        params = self._merged_parameters(namespace, path, action, payload)
-        if action["exec"]["kind"] == "sequence":
-            record = await self._run_sequence(namespace, path, action, params, activation_id, received, cause)
-        else:
-            record = await self._run_action(namespace, path, action, params, activation_id, received, cause)
+        call = _Call(
+            namespace,
+            path,
+            action,
+            self._merged_parameters(namespace, path, action, payload),
+            activation_id,
+            received,
+            cause,
+        )
+        record = await (
+            self._run_sequence(call) if action["exec"]["kind"] == "sequence" else self._run_action(call)
+        )
         self.store.put_activation(activation_id, PROVIDER, namespace, path, record["start"], record)
         for callback in self.on_activation:
             callback(record)
@@ -368,16 +389,8 @@ class Controller:
             max_instances=action["limits"].get("instances"),
         )
 
-    async def _run_action(
-        self,
-        namespace: str,
-        path: str,
-        action: dict[str, Any],
-        params: dict[str, Any],
-        activation_id: str,
-        received: int,
-        cause: str | None,
-    ) -> dict[str, Any]:
+    async def _run_action(self, call: _Call) -> dict[str, Any]:
+        namespace, path, action, activation_id = call.namespace, call.path, call.action, call.activation_id
         spec = self.spec(namespace, path, action)
         tid = transaction_id()
         deadline = str(now_ms() + action["limits"]["timeout"])
@@ -394,7 +407,7 @@ class Controller:
         if api_key:
             context["api_key"] = api_key
         init_env = {f"__OW_{key.upper()}": value for key, value in context.items()}
-        outcome = await self.invoker.invoke(spec, {"value": params, **context}, init_env, received)
+        outcome = await self.invoker.invoke(spec, {"value": call.params, **context}, init_env, call.received)
         return activations.build_record(
             activation_id=activation_id,
             namespace=namespace,
@@ -402,19 +415,12 @@ class Controller:
             path=f"{namespace}/{path}",
             action=action,
             outcome=outcome,
-            cause=cause,
+            cause=call.cause,
         )
 
-    async def _run_sequence(
-        self,
-        namespace: str,
-        path: str,
-        action: dict[str, Any],
-        params: dict[str, Any],
-        activation_id: str,
-        received: int,
-        cause: str | None,
-    ) -> dict[str, Any]:
+    async def _run_sequence(self, call: _Call) -> dict[str, Any]:
+        namespace, path, action, activation_id = call.namespace, call.path, call.action, call.activation_id
+        params, received, cause = call.params, call.received, call.cause
         start = now_ms()
         component_ids: list[str] = []
         response = activations.response_of(activations.SUCCESS, params)
