@@ -116,26 +116,36 @@ class ProcessBackend:
                 "TMPDIR": str(workdir),
             }
         )
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=full_env,
-            cwd=workdir,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-            limit=1024 * 1024,
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=full_env,
+                cwd=workdir,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                limit=1024 * 1024,
+            )
+        except OSError as error:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise InstanceStartError(f"{family} instance failed to start: {error}") from None
         try:
             port = await asyncio.wait_for(_read_ready_port(process), START_TIMEOUT_S)
-        except (asyncio.TimeoutError, InstanceStartError) as error:
+        except (asyncio.TimeoutError, InstanceStartError, ValueError) as error:
             stderr = await _kill_and_collect_stderr(process)
             shutil.rmtree(workdir, ignore_errors=True)
             reason = str(error) or f"not ready after {START_TIMEOUT_S:.0f} s"
             raise InstanceStartError(
                 f"{family} instance failed to start: {reason}\n{stderr}".rstrip()
             ) from None
+        except BaseException:
+            # Cancelled while starting (the gateway is stopping): leave no process or folder.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         instance = ProcessInstance(family, process, port, workdir)
         instance.start_log_pumps()
         return instance
