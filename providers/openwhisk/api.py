@@ -41,6 +41,7 @@ LIMITS = {
 }
 MAX_LIST = 200
 DEFAULT_LIST = 30
+MAX_SKIP = 2**31 - 1  # OpenWhisk's `skip` is a Scala Int
 
 
 class AuthRejected(Exception):
@@ -70,9 +71,9 @@ def list_window(request: Request, collection: str) -> tuple[int, int]:
         raise OpenWhiskError(
             400, f"The value '{limit}' is not in the range of 0 to {MAX_LIST} for {collection}."
         )
-    if skip < 0:
+    if not 0 <= skip <= MAX_SKIP:
         raise OpenWhiskError(
-            400, f"The value '{skip}' is not in the range of 0 to 2147483647 for {collection}."
+            400, f"The value '{skip}' is not in the range of 0 to {MAX_SKIP} for {collection}."
         )
     return (limit or MAX_LIST), skip
 

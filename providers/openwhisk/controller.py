@@ -31,6 +31,11 @@ from providers.openwhisk.errors import (
 PROVIDER = "openwhisk"
 # How long a blocking invoke waits before answering 202 with the activation id.
 MAX_BLOCKING_WAIT_S = 60.0
+# How deep sequences may nest when run: a cycle that reached the store still ends.
+MAX_SEQUENCE_DEPTH = entities.MAX_SEQUENCE_LENGTH
+SEQUENCE_SELF_REFERENCE = "Sequence may not refer to itself."
+SEQUENCE_FAILED = "Sequence failed."
+SEQUENCE_TOO_LONG = "Too many actions in the sequence."
 log = logging.getLogger("emu.openwhisk")
 
 
@@ -78,6 +83,7 @@ class _Call:
     activation_id: str
     received: int
     cause: str | None  # the enclosing sequence's activation id
+    depth: int  # how many sequences enclose this activation
 
 
 def _in_collection(entity: Entity | None, collection: str) -> Entity:
@@ -87,6 +93,13 @@ def _in_collection(entity: Entity | None, collection: str) -> Entity:
     if entity.collection != collection:
         raise OpenWhiskError(409, WRONG_COLLECTION)
     return entity
+
+
+def _check_final(action: dict[str, Any], payload: dict[str, Any]) -> None:
+    """An action annotated `final` refuses invoke parameters that override its own."""
+    defined = {p["key"] for p in action["parameters"] if not p.get("init")}
+    if entities.annotation(action, "final") and defined & payload.keys():
+        raise OpenWhiskError(400, RESERVED_PARAMS)
 
 
 def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -153,10 +166,34 @@ class Controller:
         for component in components:
             owner, component_path = parse_component(component, namespace)
             if owner == namespace and component_path == path:
-                raise OpenWhiskError(400, "Sequence may not refer to itself.")
+                raise OpenWhiskError(400, SEQUENCE_SELF_REFERENCE)
             entity = self.store.get_entity(PROVIDER, owner, component_path)
             if entity is None or entity.collection != "actions":
                 raise OpenWhiskError(400, "Sequence component does not exist.")
+            if self._reaches(entity.doc, owner, (namespace, path), set()):
+                raise OpenWhiskError(400, SEQUENCE_SELF_REFERENCE)
+
+    def _reaches(
+        self, action: dict[str, Any], owner: str, target: tuple[str, str], seen: set[tuple[str, str]]
+    ) -> bool:
+        """Whether the sequence `action` (in `owner`) runs `target`, through nested sequences too."""
+        if action["exec"]["kind"] != "sequence":
+            return False
+        for component in action["exec"]["components"]:
+            key = parse_component(component, owner)
+            if key == target:
+                return True
+            if key in seen:
+                continue  # a cycle among other sequences: walked once is enough
+            seen.add(key)
+            entity = self.store.get_entity(PROVIDER, *key)
+            if (
+                entity is not None
+                and entity.collection == "actions"
+                and self._reaches(entity.doc, key[0], target, seen)
+            ):
+                return True
+        return False
 
     def _existing(self, namespace: str, path: str, collection: str, overwrite: bool) -> dict[str, Any] | None:
         entity = self.entity(namespace, path)
@@ -254,7 +291,8 @@ class Controller:
         Non-blocking calls are written to the store before they are acknowledged, so a
         restarted gateway runs them if this one could not.
         """
-        self.action(namespace, path)  # 404 before anything is accepted
+        # 404 and 400 before anything is accepted: a refused call must not be answered 202.
+        _check_final(self.action(namespace, path), payload)
         activation_id = activations.new_activation_id()
         received = now_ms()
         if not blocking:
@@ -285,6 +323,19 @@ class Controller:
         return count
 
     async def _run_accepted(self, activation_id: str, request: dict[str, Any]) -> None:
+        # Cancellation (the gateway stopping) leaves the pending row for the next gateway; any
+        # other failure must not, or the call would fail again on every restart.
+        try:
+            await self._activate_accepted(activation_id, request)
+        except OpenWhiskError as error:
+            log.warning("accepted activation %s could not run: %s", activation_id, error.message)
+            self._record_failure(activation_id, request, error.message)
+        except Exception:
+            log.exception("accepted activation %s failed", activation_id)
+            self._record_failure(activation_id, request, "The activation could not be run.")
+        self.store.remove_pending(activation_id)
+
+    async def _activate_accepted(self, activation_id: str, request: dict[str, Any]) -> None:
         delay = 0.05
         while True:
             try:
@@ -295,15 +346,35 @@ class Controller:
                     activation_id,
                     request["received"],
                 )
-                break
+                return
             except Throttled:
                 # An accepted call is never dropped: it waits for room.
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
-            except OpenWhiskError as error:
-                log.warning("accepted activation %s could not run: %s", activation_id, error.message)
-                break
-        self.store.remove_pending(activation_id)
+
+    def _record_failure(self, activation_id: str, request: dict[str, Any], message: str) -> None:
+        """A whisk internal error record, so that whoever polls the accepted id gets an answer."""
+        if self.store.get_activation(PROVIDER, activation_id) is not None:
+            return
+        namespace, path = str(request.get("namespace", "")), str(request.get("path", ""))
+        end = now_ms()
+        start = request.get("received") if isinstance(request.get("received"), int) else end
+        record = {
+            "namespace": namespace,
+            "name": path.rsplit("/", 1)[-1],
+            "subject": namespace,
+            "activationId": activation_id,
+            "start": start,
+            "end": end,
+            "duration": end - start,
+            "statusCode": activations.INTERNAL_ERROR,
+            "response": activations.response_of(activations.INTERNAL_ERROR, {"error": message}),
+            "logs": [],
+            "annotations": [{"key": "path", "value": f"{namespace}/{path}"}],
+            "version": "0.0.0",
+            "publish": False,
+        }
+        self.store.put_activation(activation_id, PROVIDER, namespace, path, start, record)
 
     def _finish_pending(self, activation_id: str, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is None:
@@ -321,6 +392,7 @@ class Controller:
         received: int | None = None,
         *,
         cause: str | None = None,
+        depth: int = 0,
     ) -> dict[str, Any]:
         """Run the action at `path` once and store its activation record."""
         action = self.action(namespace, path)
@@ -334,6 +406,7 @@ class Controller:
             activation_id,
             received,
             cause,
+            depth,
         )
         record = await (
             self._run_sequence(call) if action["exec"]["kind"] == "sequence" else self._run_action(call)
@@ -360,9 +433,7 @@ class Controller:
                     if target is not None:
                         merged.update({p["key"]: p["value"] for p in target.doc.get("parameters", [])})
                 merged.update({p["key"]: p["value"] for p in entity.doc.get("parameters", [])})
-        defined = {p["key"] for p in action["parameters"] if not p.get("init")}
-        if entities.annotation(action, "final") and defined & payload.keys():
-            raise OpenWhiskError(400, RESERVED_PARAMS)
+        _check_final(action, payload)
         if action["exec"]["kind"] != "sequence":
             merged.update({p["key"]: p["value"] for p in action["parameters"] if not p.get("init")})
         merged.update(payload)
@@ -424,16 +495,27 @@ class Controller:
         start = now_ms()
         component_ids: list[str] = []
         response = activations.response_of(activations.SUCCESS, params)
+        components = action["exec"]["components"]
+        if call.depth >= MAX_SEQUENCE_DEPTH:
+            # Only a cycle nests this deep, one that got into the store past `_check_components`.
+            response = activations.response_of(activations.APPLICATION_ERROR, {"error": SEQUENCE_TOO_LONG})
+            components = []
         max_memory = 0
         current: Any = params
-        for component in action["exec"]["components"]:
+        for component in components:
             owner, component_path = parse_component(component, namespace)
             try:
-                record = await self.activate(owner, component_path, current, cause=activation_id)
+                record = await self.activate(
+                    owner, component_path, current, cause=activation_id, depth=call.depth + 1
+                )
             except OpenWhiskError:
                 response = activations.response_of(
                     activations.DEVELOPER_ERROR, {"error": "Sequence component does not exist."}
                 )
+                break
+            if isinstance(record["response"]["result"], list):
+                # OpenWhisk reads each result as the next input object: an array fails the sequence.
+                response = activations.response_of(activations.INTERNAL_ERROR, {"error": SEQUENCE_FAILED})
                 break
             component_ids.append(record["activationId"])
             response = record["response"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -24,6 +25,21 @@ LIMITS: dict[str, tuple[int, int, int]] = {
 OPTIONAL_LIMITS: dict[str, tuple[int, int]] = {"instances": (1, 64)}
 LIMIT_UNITS = {"timeout": "milliseconds", "memory": "MB", "logs": "MB", "concurrency": "", "instances": ""}
 MAX_SEQUENCE_LENGTH = 50
+# What a PUT creating an entity starts from.
+NEW_ACTION: dict[str, Any] = {
+    "parameters": [],
+    "annotations": [],
+    "limits": {name: default for name, (_, _, default) in LIMITS.items()},
+    "version": "0.0.0",
+    "publish": False,
+}
+NEW_PACKAGE: dict[str, Any] = {
+    "parameters": [],
+    "annotations": [],
+    "version": "0.0.0",
+    "publish": False,
+    "binding": {},
+}
 
 
 def malformed(reason: str) -> OpenWhiskError:
@@ -160,14 +176,9 @@ def build_action(
     """The stored action after a PUT of `body`, over `existing` when it is an update."""
     if existing is None and "exec" not in body:
         raise malformed("exec undefined")
-    exec_ = _exec(body["exec"]) if "exec" in body else existing["exec"]  # type: ignore[index]
-    base = existing or {
-        "parameters": [],
-        "annotations": [],
-        "limits": {name: default for name, (_, _, default) in LIMITS.items()},
-        "version": "0.0.0",
-        "publish": False,
-    }
+    # A copy: `existing` is the store's cached document, which a refused PUT must leave as it was.
+    base = copy.deepcopy(existing or NEW_ACTION)
+    exec_ = _exec(body["exec"]) if "exec" in body else base["exec"]
     parameters = _key_values(body["parameters"], "parameters") if "parameters" in body else base["parameters"]
     new_annotations = _key_values(body.get("annotations", []), "annotations")
     drop = body.get("delAnnotations") or []
@@ -201,16 +212,8 @@ def build_package(
 ) -> dict[str, Any]:
     if name == "default":
         raise OpenWhiskError(400, "Package name 'default' is reserved.")
-    base = existing or {
-        "parameters": [],
-        "annotations": [],
-        "version": "0.0.0",
-        "publish": False,
-        "binding": {},
-    }
-    binding = body.get("binding", base.get("binding", {})) or {}
-    if not isinstance(binding, dict):
-        raise malformed("'binding' must be an object")
+    base = copy.deepcopy(existing or NEW_PACKAGE)  # see build_action
+    binding = _binding(body.get("binding", base.get("binding", {})) or {})
     parameters = _key_values(body["parameters"], "parameters") if "parameters" in body else base["parameters"]
     annotations = _merge_annotations(
         base["annotations"],
@@ -228,6 +231,15 @@ def build_package(
         "publish": bool(body.get("publish", base["publish"])),
         "updated": now_ms(),
     }
+
+
+def _binding(binding: Any) -> dict[str, Any]:
+    if not isinstance(binding, dict):
+        raise malformed("'binding' must be an object")
+    for field in ("namespace", "name"):
+        if field in binding and not isinstance(binding[field], str):
+            raise malformed(f"the binding's '{field}' must be a string")
+    return binding
 
 
 def action_view(action: dict[str, Any], *, code: bool = True) -> dict[str, Any]:

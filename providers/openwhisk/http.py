@@ -85,12 +85,16 @@ def flag(request: Request, name: str, default: bool = False) -> bool:
 
 
 def integer(request: Request, name: str, default: int | None = None) -> int | None:
+    """A 64-bit integer query parameter: OpenWhisk reads them as Scala Longs, SQLite stores no more."""
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
+        number = None
+    if number is None or not -(2**63) <= number < 2**63:
         raise OpenWhiskError(
-            400, f"The request content was malformed:\nthe '{name}' parameter must be an integer"
-        ) from None
+            400, f"The request content was malformed:\nthe '{name}' parameter must be a 64-bit integer"
+        )
+    return number

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,6 +35,20 @@ WEB_CORS_HEADERS = "Authorization, Origin, X-Requested-With, Content-Type, Accep
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
 # The web arguments OpenWhisk sets itself; a request naming one of them is refused.
 RESERVED_ARGUMENTS = {"__ow_method", "__ow_headers", "__ow_path", "__ow_user", "__ow_query", "__ow_body"}
+# Framing is the gateway's: an action setting these could end the response early or smuggle another.
+HOP_BY_HOP = {
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
+HEADER_NAME = re.compile(r"\A[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # an RFC 9110 token
+HEADER_VALUE_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is the one allowed
+NO_BODY_STATUSES = (204, 304)
 PROPERTY_NOT_FOUND = "Response does not include requested property."
 _MISSING = object()
 CONTENT_TYPES = {
@@ -221,17 +236,16 @@ def _http_response(result: Any, extra_headers: dict[str, str]) -> Response:
     for name, value in headers_in.items():
         values = value if isinstance(value, list) else [value]
         for item in values:
-            if isinstance(item, bool):
-                item = "true" if item else "false"
-            if not isinstance(item, (str, int, float)):
-                raise _BadResponse(WEB_BAD_HTTP)
-            raw_headers.append((name.lower().encode(), str(item).encode()))
-            if name.lower() == "content-type":
-                content_type = str(item)
+            header = _header(name, item)
+            if header[0].decode() in HOP_BY_HOP:
+                continue
+            raw_headers.append(header)
+            if header[0] == b"content-type":
+                content_type = header[1].decode("latin-1")
     body = result.get("body")
     status = _status_code(result.get("statusCode"), body)
     payload: bytes
-    if body is None or body == "":
+    if body is None or body == "" or status in NO_BODY_STATUSES:
         payload = b""
     elif isinstance(body, str):
         if content_type is None:
@@ -253,6 +267,21 @@ def _http_response(result: Any, extra_headers: dict[str, str]) -> Response:
     return response
 
 
+def _header(name: str, value: Any) -> tuple[bytes, bytes]:
+    """One header line as sent; a line HTTP cannot carry makes the whole response invalid."""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    if not isinstance(value, (str, int, float)) or not HEADER_NAME.match(name):
+        raise _BadResponse(WEB_BAD_HTTP)
+    text = str(value).strip(" \t")
+    if HEADER_VALUE_CONTROLS.search(text):
+        raise _BadResponse(WEB_BAD_HTTP)
+    try:
+        return name.lower().encode(), text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise _BadResponse(WEB_BAD_HTTP) from None
+
+
 def _status_code(value: Any, body: Any) -> int:
     if value is None:
         return 204 if body is None or body == "" else 200
@@ -262,6 +291,7 @@ def _status_code(value: Any, body: Any) -> int:
         status = int(value)
     except (TypeError, ValueError):
         raise _BadResponse(WEB_BAD_HTTP) from None
-    if not 100 <= status <= 599:
+    # 1xx is never a final response.
+    if not 200 <= status <= 599:
         raise _BadResponse(WEB_BAD_HTTP)
     return status

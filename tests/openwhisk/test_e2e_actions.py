@@ -62,6 +62,33 @@ def test_update_bumps_the_version_and_merges_annotations(ow: httpx.Client) -> No
     assert ow.get(f"{ACTIONS}/crud-update").json()["version"] == "0.0.3"
 
 
+def test_a_refused_update_changes_nothing(ow: httpx.Client) -> None:
+    created = put_action(ow, "crud-refused", CODE, annotations=[{"key": "a", "value": 1}])
+    body = {
+        "exec": {"kind": "nodejs:20", "code": "x"},
+        "annotations": [{"key": "a", "value": 2}],
+        "limits": {"timeout": 1},
+    }
+    reply = ow.put(f"{ACTIONS}/crud-refused?overwrite=true", json=body)
+    assert_error(
+        reply,
+        400,
+        "The request content was malformed:\ntimeout 1 milliseconds below allowed threshold of 100 milliseconds.",
+    )
+    assert ow.get(f"{ACTIONS}/crud-refused").json() == created
+    package = put_package(ow, "crud-refused-pkg", annotations=[{"key": "a", "value": 1}])
+    reply = ow.put(
+        "/api/v1/namespaces/_/packages/crud-refused-pkg?overwrite=true",
+        json={"annotations": [{"key": "a", "value": 2}], "binding": 1},
+    )
+    assert reply.status_code == 400
+    assert ow.get("/api/v1/namespaces/_/packages/crud-refused-pkg").json() == {
+        **package,
+        "actions": [],
+        "feeds": [],
+    }
+
+
 def test_create_without_exec_is_refused(ow: httpx.Client) -> None:
     reply = ow.put(f"{ACTIONS}/crud-no-exec", json={"parameters": []})
     assert reply.status_code == 400

@@ -128,6 +128,50 @@ def test_final_parameters_cannot_be_overridden(ow: httpx.Client) -> None:
     assert invoke(ow, "final", {"other": 2}, "blocking=true&result=true").json() == {"fixed": 1, "other": 2}
 
 
+def test_final_parameters_are_refused_before_a_non_blocking_call_is_accepted(ow: httpx.Client) -> None:
+    put_action(
+        ow,
+        "final-async",
+        "def main(a):\n    return a\n",
+        parameters=[{"key": "fixed", "value": 1}],
+        annotations=[{"key": "final", "value": True}],
+    )
+    reply = invoke(ow, "final-async", {"fixed": 2}, query="")
+    assert_error(reply, 400, "Request defines parameters that are not allowed (e.g., reserved properties).")
+    assert ow.get("/api/v1/namespaces/_/activations?name=final-async").json() == []
+    reply = invoke(ow, "final-async", {"other": 2}, query="")
+    assert reply.status_code == 202
+    record = poll_activation(ow, reply.json()["activationId"])
+    assert record["response"]["result"] == {"fixed": 1, "other": 2}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=99999999999999999999",
+        "upto=-99999999999999999999",
+        "skip=99999999999999999999",
+        "limit=99999999999999999999",
+        "since=9223372036854775808",
+    ],
+)
+def test_query_integers_out_of_64_bits_are_400(ow: httpx.Client, query: str) -> None:
+    name = query.split("=")[0]
+    reply = ow.get(f"/api/v1/namespaces/_/activations?{query}")
+    assert_error(
+        reply, 400, f"The request content was malformed:\nthe '{name}' parameter must be a 64-bit integer"
+    )
+
+
+def test_query_integers_at_the_edges(ow: httpx.Client) -> None:
+    largest = 2**63 - 1
+    assert ow.get(f"/api/v1/namespaces/_/activations?since={largest}").json() == []
+    assert ow.get(f"/api/v1/namespaces/_/activations?upto={-largest - 1}").json() == []
+    reply = ow.get(f"{ACTIONS}?skip={largest}")
+    assert_error(reply, 400, f"The value '{largest}' is not in the range of 0 to 2147483647 for actions.")
+    assert ow.get(f"{ACTIONS}?skip=2147483647").json() == []
+
+
 # -- failing actions ---------------------------------------------------------------------------
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,58 @@ def test_an_accepted_call_runs_after_the_gateway_is_killed(emu_factory: Any, tmp
     with third.openwhisk() as ow:
         listed = ow.get("/api/v1/namespaces/_/activations?name=sleepy").json()
         assert [item["activationId"] for item in listed] == [activation_id]
+
+
+def test_a_sequence_cycle_already_in_the_store_ends(emu_factory: Any, tmp_path: Path) -> None:
+    state = tmp_path / "cycle"
+    first = emu_factory(None, "--no-reload", state_dir=state)
+    with first.openwhisk() as ow:
+        put_action(ow, "step", "def main(args):\n    return args\n")
+        for name, component in (("loop-a", "/_/step"), ("loop-b", "/_/loop-a")):
+            body = {"exec": {"kind": "sequence", "components": [component]}}
+            assert ow.put(f"{ACTIONS}/{name}", json=body).status_code == 200
+    first.stop()
+    # A cycle the API refuses, as a state dir from elsewhere could hold it.
+    with sqlite3.connect(state / "emu.db") as db:
+        (doc,) = db.execute("SELECT doc FROM entities WHERE path = 'loop-a'").fetchone()
+        action = json.loads(doc)
+        action["exec"]["components"] = ["/guest/loop-b"]
+        db.execute("UPDATE entities SET doc = ? WHERE path = 'loop-a'", (json.dumps(action),))
+
+    second = emu_factory(None, "--no-reload", state_dir=state)
+    with second.openwhisk() as ow:
+        reply = invoke(ow, "loop-a", {"n": 1})
+        assert reply.status_code == 502, reply.text
+        assert reply.json()["response"]["result"] == {"error": "Too many actions in the sequence."}
+        assert invoke(ow, "step", {"n": 2}, "blocking=true&result=true").json() == {"n": 2}
+
+
+def test_an_accepted_call_that_cannot_run_is_answered_and_dropped(emu_factory: Any, tmp_path: Path) -> None:
+    state = tmp_path / "broken"
+    first = emu_factory(None, "--no-reload", state_dir=state)
+    with first.openwhisk() as ow:
+        put_action(ow, "hello", "def main(args):\n    return {'hi': 1}\n")
+    first.stop()
+    broken = {"namespace": "guest", "path": "hello", "payload": {}}  # no `received`: the run raises
+    gone = {"namespace": "guest", "path": "gone", "payload": {}, "received": 1}
+    with sqlite3.connect(state / "emu.db") as db:
+        for invocation_id, request in (("a" * 32, broken), ("b" * 32, gone)):
+            db.execute(
+                "INSERT INTO pending_invocations VALUES (?, 'openwhisk', ?, 1)",
+                (invocation_id, json.dumps(request)),
+            )
+
+    second = emu_factory(None, "--no-reload", state_dir=state)
+    with second.openwhisk() as ow:
+        for invocation_id, error in (
+            ("a" * 32, "The activation could not be run."),
+            ("b" * 32, "The requested resource does not exist."),
+        ):
+            record = poll_activation(ow, invocation_id)
+            assert record["response"]["status"] == "whisk internal error"
+            assert record["response"]["result"] == {"error": error}
+        assert invoke(ow, "hello", {}, "blocking=true&result=true").json() == {"hi": 1}
+    assert second.stop() == 0
+    assert "accepted activation " + "a" * 32 + " failed" in second.console()
+    with sqlite3.connect(state / "emu.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM pending_invocations").fetchone() == (0,)

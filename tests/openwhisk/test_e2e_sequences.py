@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import annotations, invoke, poll_activation, put_action, put_package
+from tests.conftest import annotations, assert_error, invoke, poll_activation, put_action, put_package
 
 ACTIONS = "/api/v1/namespaces/_/actions"
 PACKAGES = "/api/v1/namespaces/_/packages"
@@ -87,6 +87,32 @@ def test_sequence_may_not_refer_to_itself(ow: httpx.Client) -> None:
     assert reply.json()["error"] == "Sequence may not refer to itself."
 
 
+def test_a_cycle_through_other_sequences_is_refused(ow: httpx.Client) -> None:
+    assert put_sequence(ow, "cycle-a", ["/_/double"]).status_code == 200
+    assert put_sequence(ow, "cycle-b", ["/_/cycle-a"]).status_code == 200
+    assert put_sequence(ow, "cycle-c", ["/_/seq/add", "/_/cycle-b"]).status_code == 200
+    for components in (["/_/cycle-b"], ["/_/double", "/_/cycle-c"]):
+        assert_error(put_sequence(ow, "cycle-a", components), 400, "Sequence may not refer to itself.")
+    # Refused, so nothing changed: the sequences still run.
+    assert ow.get(f"{ACTIONS}/cycle-a").json()["exec"]["components"] == ["/guest/double"]
+    assert invoke(ow, "cycle-c", {"n": 1}, "blocking=true&result=true").json() == {"n": 4}
+    # The same component twice is no cycle.
+    assert put_sequence(ow, "cycle-d", ["/_/cycle-b", "/_/cycle-b"]).status_code == 200
+
+
+def test_an_array_result_fails_the_sequence(ow: httpx.Client) -> None:
+    put_action(ow, "listy", "def main(args):\n    return [args.get('n'), 2]\n")
+    for components in (["/_/listy", "/_/double"], ["/_/seq/add", "/_/listy"]):
+        put_sequence(ow, "with-array", components)
+        reply = invoke(ow, "with-array", {"n": 1})
+        # OpenWhisk reads every component's result as an object: an array is a whisk error.
+        assert reply.status_code == 500, reply.text
+        record = reply.json()
+        assert record["response"]["status"] == "whisk internal error"
+        assert record["response"]["result"] == {"error": "Sequence failed."}
+        assert poll_activation(ow, record["activationId"])["response"]["success"] is False
+
+
 def test_non_blocking_sequence(ow: httpx.Client) -> None:
     put_sequence(ow, "async-seq", ["/_/seq/add", "/_/double"])
     reply = invoke(ow, "async-seq", {"n": 2}, query="")
@@ -151,3 +177,12 @@ def test_binding_inherits_actions_and_merges_parameters(ow: httpx.Client) -> Non
     assert [a["name"] for a in ow.get(f"{PACKAGES}/mylib").json()["actions"]] == ["show"]
     reply = ow.put(f"{ACTIONS}/mylib/new", json={"exec": {"kind": "python:3.11", "code": "x"}})
     assert reply.status_code == 400
+
+
+def test_a_binding_needs_string_names(ow: httpx.Client) -> None:
+    for binding, field in (({"namespace": 1, "name": {"a": 1}}, "namespace"), ({"name": ["lib"]}, "name")):
+        reply = ow.put(f"{PACKAGES}/bad-binding?overwrite=true", json={"binding": binding})
+        assert_error(
+            reply, 400, f"The request content was malformed:\nthe binding's '{field}' must be a string"
+        )
+    assert ow.get(f"{PACKAGES}/bad-binding").status_code == 404

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import RunningEmu, put_action, put_package
+from tests.conftest import RunningEmu, assert_error, put_action, put_package
 
 WEB = [{"key": "web-export", "value": True}]
 RAW = [{"key": "web-export", "value": True}, {"key": "raw-http", "value": True}]
@@ -87,6 +87,55 @@ def test_http_bad_status_code_is_400(web: httpx.Client) -> None:
     reply = reply_with(web, {"statusCode": "teapot", "body": "x"})
     assert reply.status_code == 400
     assert reply.json()["error"] == "Response is not valid 'message/http'."
+
+
+def test_http_framing_headers_from_the_action_are_dropped(web: httpx.Client) -> None:
+    # A second response smuggled into the body must not reach the client as one.
+    smuggled = "HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nforged"
+    framing = {"content-length": "0", "transfer-encoding": "chunked", "connection": "keep-alive"}
+    reply = reply_with(
+        web,
+        {"headers": {**framing, "content-type": "text/plain", "keep-alive": "timeout=5"}, "body": smuggled},
+    )
+    assert reply.status_code == 200
+    assert reply.text == smuggled
+    assert reply.headers["content-length"] == str(len(smuggled))
+    assert "transfer-encoding" not in reply.headers and "keep-alive" not in reply.headers
+    # The connection is still in step: the next response on it is the right one.
+    assert reply_with(web, {"body": "next"}).text == "next"
+
+
+def test_http_204_and_304_have_no_body(web: httpx.Client) -> None:
+    for status in (204, 304):
+        reply = reply_with(web, {"statusCode": status, "body": {"ignored": True}})
+        assert reply.status_code == status
+        assert reply.content == b""
+        assert "content-type" not in reply.headers
+    assert reply_with(web, {"body": "after"}).text == "after"
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"statusCode": 101, "body": "x"},
+        {"statusCode": 199},
+        {"headers": {"bad name": "x"}, "body": "x"},
+        {"headers": {"x-a:b": "x"}, "body": "x"},
+        {"headers": {"x-split": "a\r\nx-injected: 1"}, "body": "x"},
+        {"headers": {"x-nul": "a\u0000b"}, "body": "x"},
+        {"headers": {"x-snow": "\u2603"}, "body": "x"},
+        {"headers": {"x-list": ["ok", "a\nb"]}, "body": "x"},
+    ],
+)
+def test_http_responses_http_cannot_carry_are_400(web: httpx.Client, result: dict) -> None:
+    assert_error(reply_with(web, result), 400, "Response is not valid 'message/http'.")
+    assert reply_with(web, {"body": "still up"}).text == "still up"
+
+
+def test_http_latin1_header_values_are_sent(web: httpx.Client) -> None:
+    reply = reply_with(web, {"headers": {"x-name": "  Jos\u00e9\t"}, "body": "x"})
+    assert reply.status_code == 200
+    assert dict(reply.headers.raw)[b"x-name"] == "José".encode("latin-1")
 
 
 def test_json_extension(web: httpx.Client) -> None:
