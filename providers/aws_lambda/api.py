@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,13 +47,26 @@ def parse_event(raw: bytes) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_not_json, parse_float=_finite)
     except (UnicodeDecodeError, ValueError) as error:
         raise LambdaError(
             400,
             "InvalidRequestContentException",
             f"Could not parse request body into json: Could not parse payload into json: {error}",
         ) from None
+
+
+def _not_json(name: str) -> Any:
+    """NaN and Infinity: Python's json reads them, JSON (and Lambda) does not."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    """A number too large for a double (`1e999`) is refused like NaN, not read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 async def json_body(request: Request, limit: int = MAX_CREATE_BYTES) -> dict[str, Any]:
@@ -164,18 +178,12 @@ class LambdaApi:
             raise invalid_parameter(
                 "emu takes the code as Code.ZipFile; S3 locations are not supported locally."
             )
-        function = self.service.create(body, decode_zip(code["ZipFile"]))
+        function = await self.service.create(body, decode_zip(code["ZipFile"]))
         return JSONResponse(function.config, status_code=201)
 
     async def list(self, request: Request) -> Response:
         functions = self.service.all()
-        marker = request.query_params.get("Marker")
-        start = 0
-        if marker:
-            try:
-                start = int(base64.b64decode(marker).decode())
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                raise invalid_parameter("Invalid marker.") from None
+        start = _marker(request.query_params.get("Marker"))
         size = _max_items(request.query_params.get("MaxItems"))
         page = functions[start : start + size]
         body: dict[str, Any] = {"Functions": [function.listed() for function in page]}
@@ -214,7 +222,8 @@ class LambdaApi:
         body = await json_body(request)
         if "ZipFile" not in body:
             raise invalid_parameter("emu takes the code as ZipFile; S3 locations are not supported locally.")
-        return JSONResponse(self.service.update_code(name, decode_zip(body["ZipFile"])).config)
+        function = await self.service.update_code(name, decode_zip(body["ZipFile"]))
+        return JSONResponse(function.config)
 
     async def concurrency(self, request: Request) -> Response:
         name, _ = function_name(request)
@@ -268,6 +277,19 @@ def _client_context(header: str | None) -> Any:
 def _invoked_arn(function: LambdaFunction, qualifier: str | None) -> str:
     arn = function.config["FunctionArn"]
     return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def _marker(value: str | None) -> int:
+    """The index a NextMarker this API gave points at: base64 of a non-negative integer."""
+    if not value:
+        return 0
+    try:
+        text = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, ValueError):
+        raise invalid_parameter("Invalid marker.") from None
+    if not (text.isascii() and text.isdigit()):
+        raise invalid_parameter("Invalid marker.")
+    return int(text)
 
 
 def _max_items(value: str | None) -> int:

@@ -70,6 +70,7 @@ class LambdaFront:
         if not failed_template:
             self._remove_undeclared(root, declared)
         self.routes, route_problems = RouteTable.from_sam(every_function, every_api)
+        self.urls.forget_stale()
         self.urls.serve_all()
         return problems + route_problems
 
@@ -82,6 +83,7 @@ class LambdaFront:
             raise SamError(
                 f"{declared.template}: {declared.name}: emu cannot run the runtime {declared.runtime}"
             )
+        self.service.check_reserved(declared.name, declared.reserved_concurrency)
         if declared.code_dir.is_file():
             folder, digest = self.service.code.unpack(declared.name, declared.code_dir.read_bytes())
             size = declared.code_dir.stat().st_size
@@ -174,6 +176,7 @@ class LambdaFront:
             log.info("resuming %d accepted Event invocations", resumed)
 
     async def close(self) -> None:
+        await self.urls.close()
         await self.service.close()
 
     # -- HTTP ----------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ import binascii
 import io
 import shutil
 import stat
+import uuid
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from providers.aws_lambda.errors import LambdaError, invalid_parameter
@@ -20,6 +22,17 @@ from providers.aws_lambda.functions import code_digest
 MAX_ZIPPED_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 262_144_000
 UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
+# What a damaged or unusual archive raises while it is read: a bad member, an unknown compression
+# method, an encrypted member (RuntimeError), or entries that clash on disk (`a` and `a/b`).
+UNZIP_ERRORS = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    EOFError,
+    zlib.error,
+    ValueError,
+)
 
 
 def decode_zip(value: object) -> bytes:
@@ -46,20 +59,34 @@ class CodeStore:
         self.root = root
 
     def unpack(self, function: str, data: bytes) -> tuple[Path, str]:
-        """(folder, CodeSha256) for a zip."""
+        """(folder, CodeSha256) for a zip. Blocking: async callers run it in a thread."""
         digest = code_digest(data)
         folder = self.root / function / digest.replace("/", "_").replace("+", "-").rstrip("=")
         if folder.is_dir():
             return folder, digest
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        # A name of its own, as two uploads of the same zip may unpack at once.
+        partial = folder.with_name(f"{folder.name}.{uuid.uuid4().hex}.partial")
         try:
             _extract(data, partial)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        partial.rename(folder)
+        try:
+            partial.rename(folder)
+        except OSError:
+            # The other upload got there first: its folder holds the same code.
+            shutil.rmtree(partial, ignore_errors=True)
+            if not folder.is_dir():
+                raise
         return folder, digest
+
+    def prune(self, function: str, keep: set[Path]) -> None:
+        """Remove the function's unpacked packages other than `keep` (and uploads in progress)."""
+        # By name: a stored code_dir may spell the state dir differently (relative, via a link).
+        kept = {folder.name for folder in keep}
+        for folder in (self.root / function).glob("*"):
+            if folder.name not in kept and not folder.name.endswith(".partial"):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def remove(self, function: str) -> None:
         shutil.rmtree(self.root / function, ignore_errors=True)
@@ -67,10 +94,13 @@ class CodeStore:
 
 def _extract(data: bytes, target: Path) -> None:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+        _extract_members(data, target)
+    except UNZIP_ERRORS:
         raise invalid_parameter(UNZIP_FAILED) from None
-    with archive:
+
+
+def _extract_members(data: bytes, target: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = archive.infolist()
         if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
             raise invalid_parameter(f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")

@@ -35,6 +35,12 @@ RESERVED_ENV = {
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }  # fmt: skip
 MAX_ENV_BYTES = 4096
+# Constraints of the service model's CreateFunction members.
+ARCHITECTURES = ("x86_64", "arm64")
+MAX_HANDLER = 128
+MAX_DESCRIPTION = 256
+HANDLER_PATTERN = re.compile(r"\A[^\s]+\Z")
+ROLE_PATTERN = re.compile(r"\Aarn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+\Z")
 # Fields ListFunctions leaves out of each FunctionConfiguration (the service model).
 NOT_LISTED = (
     "State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
@@ -146,6 +152,7 @@ def build_config(
     runtime = body.get("Runtime", base.get("Runtime"))
     check_runtime(runtime)
     handler = body.get("Handler", base.get("Handler"))
+    check_handler(handler)
     if not handler and not str(runtime).startswith("provided"):
         raise invalid_parameter("Handler is required for the Zip package type with a managed runtime.")
     timeout = _integer(body, "Timeout", base.get("Timeout", DEFAULT_TIMEOUT_S), 1, MAX_TIMEOUT_S, "timeout")
@@ -158,10 +165,10 @@ def build_config(
         "FunctionName": name,
         "FunctionArn": function_arn(name),
         "Runtime": runtime,
-        "Role": body.get("Role", base.get("Role", f"arn:aws:iam::{ACCOUNT}:role/emu")),
+        "Role": check_role(body.get("Role", base.get("Role", f"arn:aws:iam::{ACCOUNT}:role/emu"))),
         "Handler": handler,
         "CodeSize": code_size,
-        "Description": body.get("Description", base.get("Description", "")),
+        "Description": check_description(body.get("Description", base.get("Description", ""))),
         "Timeout": timeout,
         "MemorySize": memory,
         "LastModified": last_modified(),
@@ -173,7 +180,9 @@ def build_config(
         "State": "Active",
         "LastUpdateStatus": "Successful",
         "PackageType": "Zip",
-        "Architectures": body.get("Architectures", base.get("Architectures", ["x86_64"])),
+        "Architectures": check_architectures(
+            body.get("Architectures", base.get("Architectures", ["x86_64"]))
+        ),
         "EphemeralStorage": {"Size": 512},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"},
@@ -192,7 +201,7 @@ def check_name(name: Any) -> str:
 
 
 def check_runtime(runtime: Any) -> None:
-    if runtime in RUNTIMES:
+    if isinstance(runtime, str) and runtime in RUNTIMES:
         return
     if runtime is None:
         raise invalid_parameter("Runtime is required for the Zip package type.")
@@ -200,6 +209,57 @@ def check_runtime(runtime: Any) -> None:
     raise invalid_parameter(
         f"The runtime parameter of {runtime} is not supported by emu. Supported: {supported}."
     )
+
+
+def check_handler(handler: Any) -> None:
+    if handler is None:
+        return
+    if not isinstance(handler, str) or not HANDLER_PATTERN.match(handler):
+        raise validation(handler, "handler", "Member must satisfy regular expression pattern: [^\\s]+")
+    if len(handler) > MAX_HANDLER:
+        raise validation(handler, "handler", f"Member must have length less than or equal to {MAX_HANDLER}")
+
+
+def check_role(role: Any) -> str:
+    if not isinstance(role, str) or not ROLE_PATTERN.match(role):
+        raise validation(
+            role,
+            "role",
+            "Member must satisfy regular expression pattern: "
+            "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
+        )
+    return role
+
+
+def check_description(description: Any) -> str:
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+        raise validation(
+            description, "description", f"Member must have length less than or equal to {MAX_DESCRIPTION}"
+        )
+    return description
+
+
+def check_architectures(architectures: Any) -> list[str]:
+    """A list of exactly one supported architecture."""
+    if not isinstance(architectures, list) or not architectures:
+        raise validation(architectures, "architectures", "Member must have length greater than or equal to 1")
+    if len(architectures) > 1:
+        raise validation(architectures, "architectures", "Member must have length less than or equal to 1")
+    if architectures[0] not in ARCHITECTURES:
+        raise validation(
+            architectures,
+            "architectures",
+            f"Member must satisfy constraint: [Member must satisfy enum value set: [{', '.join(ARCHITECTURES)}]]",
+        )
+    return architectures
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(isinstance(value, str) for value in tags.values()):
+        raise validation(tags, "tags", "Member must be a map of strings to strings")
+    return tags
 
 
 def check_environment(environment: Any) -> None:

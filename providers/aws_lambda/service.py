@@ -19,13 +19,16 @@ from emulator.pool import Throttled
 from emulator.store import Store
 from emulator.tasks import BackgroundTasks
 from providers.aws_lambda.code import CodeStore
-from providers.aws_lambda.errors import LambdaError, not_found
-from providers.aws_lambda.functions import LambdaFunction, build_config
+from providers.aws_lambda.errors import LambdaError, invalid_parameter, not_found
+from providers.aws_lambda.functions import LambdaFunction, build_config, check_tags, code_digest
 from providers.aws_lambda.names import LATEST, REGION, function_arn
 
 PROVIDER = "lambda"
 MAX_RESPONSE_BYTES = 6_291_556
 TAIL_BYTES = 4096
+# The account's concurrency, of which Lambda keeps 100 unreserved.
+ACCOUNT_CONCURRENCY = 1000
+MIN_UNRESERVED = 100
 log = logging.getLogger("emu.lambda")
 InvocationListener = Callable[[str, str, int, bool], None]  # name, status, duration ms, cold
 
@@ -77,24 +80,34 @@ class LambdaService:
         if retire:
             self.invoker.pool.retire(function.spec().key)
 
-    def create(self, body: dict[str, Any], zip_bytes: bytes) -> LambdaFunction:
+    async def create(self, body: dict[str, Any], zip_bytes: bytes) -> LambdaFunction:
         name = body["FunctionName"]
-        if self.find(name) is not None:
-            raise LambdaError(409, "ResourceConflictException", f"Function already exist: {name}")
-        folder, digest = self.code.unpack(name, zip_bytes)
-        config = build_config(name, body, code_sha=digest, code_size=len(zip_bytes))
-        function = LambdaFunction(config, str(folder), tags=dict(body.get("Tags") or {}))
+        self._check_new(name)
+        # Checked before unpacking, so a refused request leaves no folder behind.
+        config = build_config(name, body, code_sha=code_digest(zip_bytes), code_size=len(zip_bytes))
+        tags = check_tags(body.get("Tags"))
+        folder, _ = await asyncio.to_thread(self.code.unpack, name, zip_bytes)
+        self._check_new(name)  # another create may have finished while this one unpacked
+        function = LambdaFunction(config, str(folder), tags=tags)
         self.save(function)
         return function
 
-    def update_code(self, name: str, zip_bytes: bytes) -> LambdaFunction:
-        function = self.get(name)
-        folder, digest = self.code.unpack(name, zip_bytes)
+    def _check_new(self, name: str) -> None:
+        if self.find(name) is not None:
+            raise LambdaError(409, "ResourceConflictException", f"Function already exist: {name}")
+
+    async def update_code(self, name: str, zip_bytes: bytes) -> LambdaFunction:
+        self.get(name)
+        folder, digest = await asyncio.to_thread(self.code.unpack, name, zip_bytes)
+        function = self.get(name)  # as it is now, after the unpacking
+        previous = Path(function.code_dir)
         function.config = build_config(
             name, {}, code_sha=digest, code_size=len(zip_bytes), existing=function.config
         )
         function.code_dir = str(folder)
         self.save(function, self.source_of(name))
+        # Instances on the previous code may still be finishing a call; older code has none left.
+        self.code.prune(name, {folder, previous})
         return function
 
     def update_configuration(self, name: str, body: dict[str, Any]) -> LambdaFunction:
@@ -108,9 +121,21 @@ class LambdaService:
 
     def set_concurrency(self, name: str, reserved: int | None) -> LambdaFunction:
         function = self.get(name)
+        self.check_reserved(name, reserved)
         function.reserved_concurrency = reserved
         self.save(function, self.source_of(name))
         return function
+
+    def check_reserved(self, name: str, reserved: int | None) -> None:
+        """Reservations across functions must leave the account's minimum unreserved."""
+        if reserved is None:
+            return
+        others = sum(function.reserved_concurrency or 0 for function in self.all() if function.name != name)
+        if others + reserved > ACCOUNT_CONCURRENCY - MIN_UNRESERVED:
+            raise invalid_parameter(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+            )
 
     def delete(self, name: str) -> None:
         function = self.get(name)
@@ -193,6 +218,15 @@ class LambdaService:
         return count
 
     async def _run_event(self, request_id: str, request: dict[str, Any]) -> None:
+        try:
+            await self._deliver(request_id, request)
+        except Exception:
+            # Dropped, not kept: it would fail the same way on every restart. (A cancelled task,
+            # at shutdown, keeps its row so the next start resumes it.)
+            log.exception("event %s for %s failed", request_id, request.get("function"))
+        self.store.remove_pending(request_id)
+
+    async def _deliver(self, request_id: str, request: dict[str, Any]) -> None:
         delay = 0.05
         while True:
             function = self.find(request["function"])
@@ -210,7 +244,6 @@ class LambdaService:
                 # Lambda keeps throttled events and retries them: nothing accepted is dropped.
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
-        self.store.remove_pending(request_id)
 
     async def close(self) -> None:
         await self._background.close()

@@ -234,6 +234,48 @@ def test_rest_header_with_a_line_break_is_malformed() -> None:
         rest_response(answer({"statusCode": 200, "headers": {"x": "a\r\nSet-Cookie: evil=1"}}))
 
 
+@pytest.mark.parametrize("mapper", [rest_response, http_response, function_url_response])
+def test_framing_headers_are_dropped_and_204_has_no_body(mapper: Any) -> None:
+    smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nSMUGGLED"
+    framing = {
+        "Content-Length": "8",
+        "Transfer-Encoding": "chunked",
+        "Connection": "close",
+        "Keep-Alive": "timeout=5",
+        "Upgrade": "h2c",
+        "TE": "trailers",
+        "Trailer": "x",
+        "Proxy-Authenticate": "Basic",
+        "X-Kept": "yes",
+    }
+    response = mapper(answer({"statusCode": 204, "headers": framing, "body": smuggled}))
+    assert (response.status, response.body) == (204, b"")
+    assert [name for name, _ in response.headers] == ["X-Kept", "Content-Type"]
+    assert mapper(answer({"statusCode": 304, "body": "stale"})).body == b""
+
+
+@pytest.mark.parametrize("mapper", [rest_response, http_response, function_url_response])
+@pytest.mark.parametrize("status", [100, 101, 199])
+def test_interim_status_is_malformed(mapper: Any, status: int) -> None:
+    with pytest.raises(MalformedResponse):
+        mapper(answer({"statusCode": status}))
+
+
+@pytest.mark.parametrize("mapper", [rest_response, http_response, function_url_response])
+@pytest.mark.parametrize(
+    "headers",
+    [{"bad name": "x"}, {"x\r\ny": "x"}, {"": "x"}, {"x": "\u20ac"}, {"x": "a\x00b"}, {"x": "a\x7fb"}],
+)
+def test_headers_http_cannot_carry_are_malformed(mapper: Any, headers: dict[str, str]) -> None:
+    with pytest.raises(MalformedResponse):
+        mapper(answer({"statusCode": 200, "headers": headers}))
+
+
+def test_cookies_http_cannot_carry_are_malformed() -> None:
+    with pytest.raises(MalformedResponse):
+        http_response(answer({"statusCode": 200, "cookies": ["a=\u20ac"]}))
+
+
 # -- payload format 2.0 (HTTP APIs) ------------------------------------------------------------
 
 

@@ -3,8 +3,10 @@ response mapping, errors, CORS."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,15 @@ def shapes(event, context):
         raise ValueError("boom")
     if kind == "slow":
         time.sleep(5)
+    if kind == "smuggle":
+        smuggled = "HTTP/1.1 200 OK\\r\\nContent-Length: 8\\r\\n\\r\\nSMUGGLED"
+        return {"statusCode": 204, "headers": {"Content-Length": "8", "Connection": "keep-alive"}, "body": smuggled}
+    if kind == "interim":
+        return {"statusCode": 101, "body": "x"}
+    if kind == "not-latin1":
+        return {"statusCode": 200, "headers": {"x-name": "\\u20ac"}, "body": "x"}
+    if kind == "bad-name":
+        return {"statusCode": 200, "headers": {"bad name": "x"}, "body": "x"}
     return {"statusCode": 200, "body": kind}
 """
 
@@ -195,6 +206,39 @@ def test_errors(api: httpx.Client) -> None:
     assert wrong_method.status_code == 403
 
 
+def two_requests(base: str, first: str, second: str) -> list[tuple[int, bytes]]:
+    """Two requests on one keep-alive connection: what the client read for each."""
+    url = httpx.URL(base)
+    connection = http.client.HTTPConnection(url.host, url.port, timeout=10)
+    replies = []
+    for path in (first, second):
+        connection.request("GET", url.path.rstrip("/") + path)
+        response = connection.getresponse()
+        replies.append((response.status, response.read()))
+    connection.close()
+    return replies
+
+
+def test_a_function_cannot_split_the_response(api_emu: RunningEmu) -> None:
+    url = function_url(api_emu, "Shapes")
+    for base, first, second in (
+        (api_emu.urls["apigateway"], "/v2/shape/smuggle", "/v2/shape/string"),
+        (api_emu.urls["apigateway"], "/shape/smuggle", "/shape/plain"),
+        (url, "/smuggle", "/string"),
+    ):
+        smuggled, following = two_requests(base, first, second)
+        assert smuggled == (204, b""), base + first
+        assert following[0] == 200 and b"SMUGGLED" not in following[1], base + second
+
+
+def test_responses_http_cannot_carry_are_malformed(api: httpx.Client, api_emu: RunningEmu) -> None:
+    url = function_url(api_emu, "Shapes")
+    for kind in ("interim", "not-latin1", "bad-name"):
+        assert api.get(f"/shape/{kind}").status_code == 502, kind
+        assert api.get(f"/v2/shape/{kind}").status_code == 500, kind
+        assert httpx.get(url + kind).status_code == 502, kind
+
+
 def test_cors(api: httpx.Client) -> None:
     rest = api.options(
         "/items/1", headers={"Origin": "https://example.com", "Access-Control-Request-Method": "POST"}
@@ -210,11 +254,13 @@ def test_cors(api: httpx.Client) -> None:
     assert plain.headers["access-control-allow-origin"] == "https://example.com"
 
 
+def function_url(emu: RunningEmu, name: str) -> str:
+    listed = httpx.get(emu.urls["admin"] + "/_emu/functions").json()
+    return next(item["url"] for item in listed if item["provider"] == "lambda-url" and item["name"] == name)
+
+
 def test_function_url(api_emu: RunningEmu) -> None:
-    listed = httpx.get(api_emu.urls["admin"] + "/_emu/functions").json()
-    url = next(
-        item["url"] for item in listed if item["provider"] == "lambda-url" and item["name"] == "Shapes"
-    )
+    url = function_url(api_emu, "Shapes")
     assert httpx.get(url + "string").text == "plain string"
     assert httpx.get(url + "object").json() == {"just": "data"}
     assert httpx.get(url + "raise").status_code == 502
@@ -246,3 +292,54 @@ def test_sample_http_api(emu_factory, tmp_path: Path) -> None:  # type: ignore[n
     assert httpx.post(base + "/files/a/b.txt").json() == {"file": "a/b.txt", "method": "POST"}
     hello = httpx.get(base + "/hello?name=Ada")
     assert json.loads(hello.text)["message"] == "Hello, Ada!"
+
+
+URL_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    CodeUri: src/
+    Handler: app.shapes
+Resources:
+  Kept:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionUrlConfig:
+        AuthType: NONE
+  Dropped:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionUrlConfig:
+        AuthType: NONE
+"""
+
+
+def test_reload_stops_urls_of_functions_gone_or_without_url(emu_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text(APP)
+    template = project / "template.yaml"
+    template.write_text(URL_TEMPLATE)
+    emu: RunningEmu = emu_factory(project, state_dir=tmp_path / "state")
+    kept, dropped = function_url(emu, "Kept"), function_url(emu, "Dropped")
+    assert httpx.get(kept + "string").text == httpx.get(dropped + "string").text == "plain string"
+    # Kept loses its URL config; Dropped leaves the template.
+    template.write_text(
+        URL_TEMPLATE.split("  Dropped:")[0].replace("      FunctionUrlConfig:\n        AuthType: NONE\n", "")
+    )
+    deadline = time.monotonic() + 15
+    while any(
+        item["provider"] == "lambda-url" for item in httpx.get(emu.urls["admin"] + "/_emu/functions").json()
+    ):
+        assert time.monotonic() < deadline, "the function URLs are still listed"
+        time.sleep(0.05)
+    for url in (kept, dropped):
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(url + "string", timeout=2)
+            except httpx.TransportError:
+                break
+            assert time.monotonic() < deadline, f"{url} still answers"
+            time.sleep(0.05)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from emulator.store import Store
+from providers.aws_lambda.functions import LambdaFunction, build_config
+from providers.aws_lambda.service import PROVIDER, LambdaService
 from tests.aws_lambda.conftest import create
 
 PYTHON_APP = """
@@ -183,3 +188,47 @@ def test_names_arns_and_qualifiers(client: Any, functions: dict[str, str]) -> No
     assert error.value.response["Error"]["Message"] == (
         "Function not found: arn:aws:lambda:us-east-1:000000000000:function:py:7"
     )
+
+
+class BrokenInvoker:
+    """An invoker that fails in a way the service does not expect, or never answers."""
+
+    def __init__(self, hang: bool = False) -> None:
+        self.pool = SimpleNamespace(retire=lambda key: None)
+        self.hang = hang
+
+    async def invoke(self, *args: Any) -> Any:
+        if self.hang:
+            await asyncio.Event().wait()
+        raise RuntimeError("unexpected")
+
+
+def event_service(tmp_path: Path, invoker: BrokenInvoker) -> tuple[LambdaService, LambdaFunction]:
+    service = LambdaService(Store(tmp_path / "emu.db"), invoker, tmp_path / "code")  # type: ignore[arg-type]
+    config = build_config(
+        "broken", {"Runtime": "python3.12", "Handler": "app.handler"}, code_sha="x", code_size=0
+    )
+    function = LambdaFunction(config, str(tmp_path))
+    service.save(function)
+    return service, function
+
+
+async def test_an_event_that_fails_unexpectedly_is_dropped_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, function = event_service(tmp_path, BrokenInvoker())
+    request_id = service.accept_event(function, {})
+    deadline = time.monotonic() + 5
+    while list(service.store.pending(PROVIDER)):
+        assert time.monotonic() < deadline, "the failed event is still pending"
+        await asyncio.sleep(0.01)
+    assert f"event {request_id} for broken failed" in caplog.text
+    await service.close()
+
+
+async def test_an_event_cut_short_by_shutdown_stays_pending(tmp_path: Path) -> None:
+    service, function = event_service(tmp_path, BrokenInvoker(hang=True))
+    request_id = service.accept_event(function, {})
+    await asyncio.sleep(0.05)
+    await service.close()
+    assert [pending for pending, _ in service.store.pending(PROVIDER)] == [request_id]

@@ -108,3 +108,15 @@ def test_functions_survive_a_restart(tmp_path: Path) -> None:
         assert json.loads(reply["Payload"].read()) == {"version": 1}
     finally:
         second.stop()
+
+
+def test_updates_keep_only_the_current_and_previous_code(client: Any, lambda_emu: Any) -> None:
+    create(client, "pruned", {"app.py": APP})
+    for version in (2, 3, 4):
+        client.update_function_code(
+            FunctionName="pruned", ZipFile=zip_bytes({"app.py": APP.replace("1", str(version))})
+        )
+    folders = list((lambda_emu.state_dir / "lambda" / "code" / "pruned").iterdir())
+    current = Path(client.get_function(FunctionName="pruned")["Code"]["Location"].removeprefix("file://"))
+    assert len(folders) == 2 and current in folders
+    assert json.loads(client.invoke(FunctionName="pruned", Payload=b"{}")["Payload"].read()) == {"version": 4}

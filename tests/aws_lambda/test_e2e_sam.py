@@ -49,3 +49,34 @@ def test_saving_a_handler_reloads_it(emu_factory, tmp_path: Path) -> None:  # ty
     while "Hello there, Ada!" not in body_of(client, "HelloPythonFunction", {"name": "Ada"})["body"]:
         assert time.monotonic() < deadline, "the new handler was not loaded"
         time.sleep(0.05)
+
+
+RESERVING_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    CodeUri: src/
+    Handler: app.handler
+Resources:
+  Modest:
+    Type: AWS::Serverless::Function
+    Properties:
+      ReservedConcurrentExecutions: 5
+  Greedy:
+    Type: AWS::Serverless::Function
+    Properties:
+      ReservedConcurrentExecutions: 950
+"""
+
+
+def test_template_reservations_leave_100_unreserved(emu_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    (project / "template.yaml").write_text(RESERVING_TEMPLATE)
+    emu: RunningEmu = emu_factory(project, "--no-reload", state_dir=tmp_path / "state")
+    client = lambda_client(emu)
+    names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    assert "Modest" in names and "Greedy" not in names
+    assert "Greedy: Specified ReservedConcurrentExecutions for function decreases" in emu.console()

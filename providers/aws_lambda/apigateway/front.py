@@ -15,6 +15,7 @@ from starlette.responses import Response
 from providers.aws_lambda.apigateway.cors import preflight, response_headers
 from providers.aws_lambda.apigateway.events import HttpRequest, RouteMatch, http_event, rest_event
 from providers.aws_lambda.apigateway.responses import (
+    NO_BODY_STATUSES,
     HttpResponse,
     MalformedResponse,
     http_response,
@@ -54,8 +55,12 @@ async def read_request(request: Request) -> HttpRequest:
 
 def to_response(mapped: HttpResponse, extra: dict[str, str]) -> Response:
     response = Response(mapped.body, status_code=mapped.status)
+    # A 204 or 304 has no body (the mapping emptied it), so no length either.
+    length = (
+        [] if mapped.status in NO_BODY_STATUSES else [(b"content-length", str(len(mapped.body)).encode())]
+    )
     response.raw_headers = [
-        *[(b"content-length", str(len(mapped.body)).encode())],
+        *length,
         *[(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in mapped.headers],
         *[(name.lower().encode(), value.encode()) for name, value in extra.items()],
     ]

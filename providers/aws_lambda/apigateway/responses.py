@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,15 @@ REST_KEYS = frozenset(
     {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded", "base64Encoded"}
 )
 BOOLEAN_STRINGS = {"true": True, "false": False}
+# Headers that describe the connection or the framing, not the response: the gateway sets its own,
+# and passing the function's on would let it split the response stream.
+HOP_BY_HOP = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"}
+)
+TOKEN = re.compile(r"\A[-!#$%&'*+.^_`|~0-9A-Za-z]+\Z")
+# Control characters other than tab cannot appear in a header value on the wire.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+NO_BODY_STATUSES = (204, 304)
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ def rest_response(
     body = text_body(result).encode("utf-8")
     if base64_flag(result) and accepts_binary(accept, binary_media_types):
         body = decode_base64(body)
-    return HttpResponse(status_code(result.get("statusCode")), with_content_type(headers), body)
+    return finished(status_code(result.get("statusCode")), headers, body)
 
 
 def merged_headers(single: dict[str, Any], multi: dict[str, Any]) -> list[tuple[str, str]]:
@@ -127,7 +137,7 @@ def described_response(result: dict[str, Any]) -> HttpResponse:
     body = text_body(result).encode("utf-8")
     if base64_flag(result):
         body = decode_base64(body)
-    return HttpResponse(status_code(result.get("statusCode")), with_content_type(headers), body)
+    return finished(status_code(result.get("statusCode")), headers, body)
 
 
 def v2_header_text(value: Any) -> str:
@@ -165,13 +175,14 @@ def reject_constant(name: str) -> Any:
 
 
 def status_code(value: Any) -> int:
-    """An integer, or a string of one (`"201"` works on AWS; `"test"` is a 502); 200 if absent."""
+    """An integer, or a string of one (`"201"` works on AWS; `"test"` is a 502); 200 if absent.
+    1xx is refused too: an interim status cannot be a Lambda integration's final answer."""
     if value is None:
         return 200
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise MalformedResponse(f"statusCode {value!r} is not an integer")
     text = str(value).strip()
-    if not text.isdigit() or not 100 <= int(text) <= 599:
+    if not text.isdigit() or not 200 <= int(text) <= 599:
         raise MalformedResponse(f"statusCode {value!r} is not an HTTP status")
     return int(text)
 
@@ -214,10 +225,29 @@ def decode_base64(body: bytes) -> bytes:
 
 
 def checked_header(value: str) -> str:
-    """A line break would split the header: API Gateway refuses such an answer."""
-    if "\r" in value or "\n" in value:
-        raise MalformedResponse(f"header value {value!r} holds a line break")
-    return value
+    """A line break would split the header: API Gateway refuses such an answer, as it does any
+    value HTTP cannot carry (other control characters, text beyond latin-1)."""
+    if CONTROL.search(value):
+        raise MalformedResponse(f"header value {value!r} holds a control character")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise MalformedResponse(f"header value {value!r} is not latin-1") from None
+    return value.strip(" \t")
+
+
+def finished(status: int, headers: list[tuple[str, str]], body: bytes) -> HttpResponse:
+    """The response as sent: framing headers dropped, and no body where the status allows none."""
+    for name, _ in headers:
+        if not TOKEN.match(name):
+            raise MalformedResponse(f"header name {name!r} is not an HTTP token")
+    kept = [(name, value) for name, value in headers if not is_hop_by_hop(name)]
+    return HttpResponse(status, with_content_type(kept), b"" if status in NO_BODY_STATUSES else body)
+
+
+def is_hop_by_hop(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in HOP_BY_HOP or lowered.startswith("proxy-")
 
 
 def with_content_type(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

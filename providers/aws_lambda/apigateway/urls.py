@@ -3,6 +3,7 @@ payload format 2.0 events, as `https://<url-id>.lambda-url.<region>.on.aws` is i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -112,6 +113,7 @@ class FunctionUrls:
         self.servers = servers
         self.base_url = base_url
         self._ports: dict[str, int] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
 
     def url(self, name: str) -> str | None:
         port = self._ports.get(name)
@@ -143,6 +145,21 @@ class FunctionUrls:
         port = self._ports.pop(name, None)
         if port is not None:
             await self.servers.stop(port)
+
+    def forget_stale(self) -> None:
+        """Stop serving functions that are gone or lost their URL config (a project reload).
+        Called from synchronous code in the event loop, so the servers stop in tasks of their own."""
+        for name in list(self._ports):
+            function = self.service.find(name)
+            if function is None or function.url_config is None:
+                task = asyncio.get_running_loop().create_task(self.servers.stop(self._ports.pop(name)))
+                # The loop keeps only a weak reference to a task.
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
+
+    async def close(self) -> None:
+        """Wait for the servers still stopping."""
+        await asyncio.gather(*self._stopping, return_exceptions=True)
 
     # -- the management API ----------------------------------------------------------------
 
