@@ -47,6 +47,7 @@ class Gateway:
         self.console = console or Console()
         self._ready = False
         self._stop = asyncio.Event()
+        self.store: Store | None = None
         self.fronts: list[OpenWhiskFront | LambdaFront] = []
 
     def request_stop(self) -> None:
@@ -77,7 +78,7 @@ class Gateway:
             log.warning("listening on %s: other machines can reach emu", settings.host)
 
         backend = self._backend()
-        store = Store(settings.state_dir / "emu.db")
+        store = self.store = Store(settings.state_dir / "emu.db")
         pool = Pool(backend, settings, {"__OW_API_HOST": settings.base_url("openwhisk")})
         invoker = Invoker(pool)
         await invoker.start()
@@ -142,8 +143,18 @@ class Gateway:
                 self.console.say(f"warning: {problem}")
 
     def _reloaded(self, root: Path) -> None:
+        before = self._deployed()
         self._load(root)
-        self.console.say("Reloaded " + str(root))
+        self.console.say(describe_reload(before, self._deployed()))
+
+    def _deployed(self) -> dict[str, Any]:
+        """Every deployed entity's document, by a name a person recognises."""
+        assert self.store is not None
+        return {
+            f"{front.name} {entity.path}": entity.doc
+            for front in self.fronts
+            for entity in self.store.list_entities(front.name)
+        }
 
     def _announce(self, backend: str) -> None:
         settings = self.settings
@@ -176,6 +187,19 @@ class Gateway:
         partial = target.with_suffix(".tmp")
         partial.write_text(json.dumps(info))
         partial.replace(target)
+
+
+def describe_reload(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """One console line: what a reload added, changed and removed."""
+    parts = []
+    for label, names in (
+        ("added", sorted(after.keys() - before.keys())),
+        ("changed", sorted(name for name in after.keys() & before.keys() if after[name] != before[name])),
+        ("removed", sorted(before.keys() - after.keys())),
+    ):
+        if names:
+            parts.append(f"{label} {', '.join(names)}")
+    return "Reloaded: " + ("; ".join(parts) if parts else "nothing changed")
 
 
 def serve(settings: Settings) -> None:

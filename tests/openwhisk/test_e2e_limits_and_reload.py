@@ -63,7 +63,9 @@ def test_saving_code_reloads_the_action(emu_factory, tmp_path: Path) -> None:  #
         )
         _until(lambda: client.get("/api/v1/namespaces/_/actions/demo/counter").status_code == 200)
         assert client.get("/api/v1/namespaces/_/actions/demo/wordcount").status_code == 404
-    assert "Reloaded" in emu.console()
+    console = emu.console()
+    assert "Reloaded: changed openwhisk demo/hello" in console
+    assert "added openwhisk demo/counter" in console and "removed openwhisk demo/wordcount" in console
 
 
 def _greeting(client: httpx.Client) -> str | None:
