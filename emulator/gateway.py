@@ -58,6 +58,7 @@ class Gateway:
 
     async def run(self) -> None:
         settings = self.settings
+        backend = self._backend()
         servers = ServerGroup(settings.host)
         sockets: dict[str, socket.socket] = {}
         try:
@@ -77,7 +78,6 @@ class Gateway:
         if settings.host not in ("127.0.0.1", "localhost", "::1"):
             log.warning("listening on %s: other machines can reach emu", settings.host)
 
-        backend = self._backend()
         store = self.store = Store(settings.state_dir / "emu.db")
         pool = Pool(backend, settings, {"__OW_API_HOST": settings.base_url("openwhisk")})
         invoker = Invoker(pool)
