@@ -77,21 +77,49 @@ def build_record(
     ]
     if outcome.cold and outcome.init_ms is not None:
         annotations.append({"key": "initTime", "value": outcome.init_ms})
+    return new_record(
+        namespace=namespace,
+        name=name,
+        activation_id=activation_id,
+        start=outcome.start_ms,
+        end=outcome.end_ms,
+        response=response_of(status_code, result),
+        logs=[line.openwhisk() for line in outcome.logs],
+        annotations=annotations,
+        version=action["version"],
+        cause=cause,
+    )
+
+
+def new_record(
+    *,
+    namespace: str,
+    name: str,
+    activation_id: str,
+    start: int,
+    end: int,
+    response: dict[str, Any],
+    logs: list[str],
+    annotations: list[dict[str, Any]],
+    version: str,
+    cause: str | None,
+) -> dict[str, Any]:
+    """An activation record of any kind; a component of a sequence carries its `cause`."""
     if cause is not None:
-        annotations.append({"key": "causedBy", "value": "sequence"})
+        annotations = [*annotations, {"key": "causedBy", "value": "sequence"}]
     record: dict[str, Any] = {
         "namespace": namespace,
         "name": name,
         "subject": namespace,
         "activationId": activation_id,
-        "start": outcome.start_ms,
-        "end": outcome.end_ms,
-        "duration": outcome.end_ms - outcome.start_ms,
-        "statusCode": status_code,
-        "response": response_of(status_code, result),
-        "logs": [line.openwhisk() for line in outcome.logs],
+        "start": start,
+        "end": end,
+        "duration": end - start,
+        "statusCode": response["statusCode"],
+        "response": response,
+        "logs": logs,
         "annotations": annotations,
-        "version": action["version"],
+        "version": version,
         "publish": False,
     }
     if cause is not None:

@@ -537,23 +537,15 @@ class Controller:
                 "value": {**action["limits"], "memory": max_memory or action["limits"]["memory"]},
             },
         ]
-        if cause is not None:
-            annotations.append({"key": "causedBy", "value": "sequence"})
-        record = {
-            "namespace": namespace,
-            "name": action["name"],
-            "subject": namespace,
-            "activationId": activation_id,
-            "start": start,
-            "end": end,
-            "duration": end - start,
-            "statusCode": response["statusCode"],
-            "response": response,
-            "logs": component_ids,
-            "annotations": annotations,
-            "version": action["version"],
-            "publish": False,
-        }
-        if cause is not None:
-            record["cause"] = cause
-        return record
+        return activations.new_record(
+            namespace=namespace,
+            name=action["name"],
+            activation_id=activation_id,
+            start=start,
+            end=end,
+            response=response,
+            logs=component_ids,
+            annotations=annotations,
+            version=action["version"],
+            cause=cause,
+        )
