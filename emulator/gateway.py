@@ -20,7 +20,7 @@ from emulator.console import Console, function_table
 from emulator.invoker import Invoker
 from emulator.pool import Pool
 from emulator.reload import ProjectWatcher
-from emulator.servers import BindError, ServerGroup
+from emulator.servers import BindError, ServerGroup, bind
 from emulator.store import Store
 from providers.aws_lambda.app import LambdaFront
 from providers.openwhisk.app import OpenWhiskFront
@@ -64,7 +64,7 @@ class Gateway:
         try:
             for provider, port in settings.ports().items():
                 try:
-                    sockets[provider] = servers.listen(settings.host, port)
+                    sockets[provider] = bind(settings.host, port)
                 except BindError as error:
                     option = PORT_OPTIONS[provider]
                     message = f"cannot listen on {error.host}:{error.port} ({option}): {error.reason}"

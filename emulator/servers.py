@@ -58,9 +58,6 @@ class ServerGroup:
         self.host = host
         self._running: dict[int, _Running] = {}
 
-    def listen(self, host: str, port: int) -> socket.socket:
-        return bind(host, port)
-
     def serve(self, app: ASGIApp, sock: socket.socket) -> int:
         """Serve `app` on an already bound socket; returns its port."""
         config = uvicorn.Config(

@@ -47,8 +47,3 @@ def check_qualifier(name: str, qualifier: str | None) -> None:
     """emu keeps one version of each function, $LATEST: any other qualifier names nothing."""
     if qualifier not in (None, LATEST):
         raise not_found(function_arn(name, qualifier))
-
-
-def missing_arn(name: str, qualifier: str | None, *, invoke: bool) -> str:
-    """The ARN a 404 names: Invoke appends `:$LATEST` when no qualifier was given."""
-    return function_arn(name, qualifier or (LATEST if invoke else None))

@@ -127,9 +127,6 @@ class RouteTable:
     def has_rest_api(self) -> bool:
         return any(route.api.rest for route in self.routes)
 
-    def listing(self) -> list[tuple[str, str]]:
-        return [(route.route_key, route.function) for route in self.routes]
-
 
 def _api(
     kind: str, properties: dict[str, Any], declared: dict[str, SamApi], known: dict[str, Api]
