@@ -9,14 +9,19 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from starlette.types import ASGIApp
 
 from emulator import __version__
 from emulator.admin import admin_app
 from emulator.backends.process import ProcessBackend
 from emulator.config import Settings
 from emulator.console import Console, function_table
+from emulator.events import Events, Invocation
+from emulator.fronts import Front, FrontContext
 from emulator.invoker import Invoker
 from emulator.pool import Pool
 from emulator.reload import ProjectWatcher
@@ -27,6 +32,8 @@ from providers.openwhisk.app import OpenWhiskFront
 from providers.unimplemented import unknown_route_app
 
 log = logging.getLogger("emu.gateway")
+# Each cloud's front, built from the shared parts of the gateway.
+FRONTS: list[Callable[[FrontContext], Front]] = [OpenWhiskFront, LambdaFront]
 PORT_OPTIONS = {
     "openwhisk": "--openwhisk-port",
     "lambda": "--lambda-port",
@@ -48,7 +55,8 @@ class Gateway:
         self._ready = False
         self._stop = asyncio.Event()
         self.store: Store | None = None
-        self.fronts: list[OpenWhiskFront | LambdaFront] = []
+        self.events = Events()
+        self.fronts: list[Front] = []
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -82,11 +90,9 @@ class Gateway:
         pool = Pool(backend, settings, {"__OW_API_HOST": settings.base_url("openwhisk")})
         invoker = Invoker(pool)
         await invoker.start()
-        openwhisk = OpenWhiskFront(store, invoker, settings.base_url("openwhisk"))
-        aws_lambda = LambdaFront(store, invoker, settings, servers)
-        self.fronts = [openwhisk, aws_lambda]
-        openwhisk.controller.on_activation.append(self._print_activation)
-        aws_lambda.service.listeners.append(self._print_invocation)
+        self.events.subscribe(self._print_invocation)
+        context = FrontContext(settings, store, invoker, servers, self.events)
+        self.fronts = [make_front(context) for make_front in FRONTS]
         watcher = None
         try:
             if settings.project is not None:
@@ -95,14 +101,13 @@ class Gateway:
                     watcher = ProjectWatcher(settings.project, settings.state_dir, self._reloaded)
                     watcher.start()
             pool.start(set().union(*(front.families() for front in self.fronts)))
-            apps = {
-                "openwhisk": openwhisk.app(),
-                "lambda": aws_lambda.app(),
-                "apigateway": aws_lambda.apigateway_app(),
+            apps: dict[str, ASGIApp] = {
                 "azure": unknown_route_app("azure"),
                 "gcp": unknown_route_app("gcp"),
                 "admin": admin_app(lambda: self._ready, self.functions),
             }
+            for front in self.fronts:
+                apps.update(front.apps())
             for provider, app in apps.items():
                 servers.serve(app, sockets.pop(provider))
             while not servers.started():
@@ -167,15 +172,8 @@ class Gateway:
         self.console.say("")
         self.console.say("emu is ready. Press Ctrl+C to stop.")
 
-    def _print_activation(self, record: dict[str, Any]) -> None:
-        path = next((a["value"] for a in record["annotations"] if a["key"] == "path"), record["name"])
-        cold = any(a["key"] == "initTime" for a in record["annotations"])
-        self.console.activation(
-            "openwhisk", "/" + path, record["response"]["status"], record["duration"], cold
-        )
-
-    def _print_invocation(self, name: str, status: str, duration_ms: int, cold: bool) -> None:
-        self.console.activation("lambda", name, status, duration_ms, cold)
+    def _print_invocation(self, call: Invocation) -> None:
+        self.console.activation(call.provider, call.function, call.status, call.duration_ms, call.cold)
 
     def _write_gateway_file(self) -> None:
         """Where a running gateway listens, for `emu` commands and tests started with port 0."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from emulator.logs import LogCapture
@@ -30,9 +32,32 @@ class Instance(Protocol):
     async def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ServerSpec:
+    """A workload that is its own HTTP server (a Cloud Run service): started as it is, reached over HTTP.
+
+    The process backend runs `command` in `workdir` with `PORT` set to a free port; the docker backend
+    runs `image` (or builds `workdir`'s Dockerfile) with `PORT` set to `port`.
+    """
+
+    key: str  # the function or service it serves, for labels and messages
+    command: list[str] | None = None
+    image: str | None = None
+    workdir: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 8080
+    ready_timeout_s: float = 30.0  # how long it may take to start listening before it counts as failed
+
+
 class Backend(Protocol):
     name: str
 
-    async def start(self, family: str, env: dict[str, str]) -> Instance: ...
+    async def start(self, family: str, env: dict[str, str]) -> Instance:
+        """An instance of the in-instance proxy for a runtime family, ready for /init."""
+        ...
+
+    async def start_server(self, spec: ServerSpec) -> Instance:
+        """An instance of a self-serving workload, listening at `Instance.url`; its logs captured."""
+        ...
 
     async def close(self) -> None: ...

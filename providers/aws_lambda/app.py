@@ -10,11 +10,9 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
-from emulator.config import Settings
-from emulator.invoker import Invoker
-from emulator.servers import ServerGroup
-from emulator.store import Store
+from emulator.fronts import FrontContext
 from providers.aws_lambda.api import LambdaApi
 from providers.aws_lambda.apigateway.front import ApiGatewayFront
 from providers.aws_lambda.apigateway.routes import RouteTable
@@ -33,13 +31,15 @@ DEPLOYED_FIELDS = ("Runtime", "Handler", "Timeout", "MemorySize", "Environment",
 class LambdaFront:
     name = PROVIDER
 
-    def __init__(self, store: Store, invoker: Invoker, settings: Settings, servers: ServerGroup) -> None:
+    def __init__(self, context: FrontContext) -> None:
+        settings = context.settings
         self.base_url = settings.base_url("lambda")
         self.apigateway_url = settings.base_url("apigateway")
-        self.store = store
-        self.service = LambdaService(store, invoker, settings.state_dir / "lambda" / "code")
+        self.store = context.store
+        code_root = settings.state_dir / "lambda" / "code"
+        self.service = LambdaService(context.store, context.invoker, code_root, context.events)
         host = settings.base_url("admin").rsplit(":", 1)[0]
-        self.urls = FunctionUrls(self.service, servers, lambda port: f"{host}:{port}/")
+        self.urls = FunctionUrls(self.service, context.servers, lambda port: f"{host}:{port}/")
         self.routes = RouteTable([])
 
     # -- project discovery ---------------------------------------------------------------------
@@ -180,6 +180,9 @@ class LambdaFront:
         await self.service.close()
 
     # -- HTTP ----------------------------------------------------------------------------------
+
+    def apps(self) -> dict[str, ASGIApp]:
+        return {"lambda": self.app(), "apigateway": self.apigateway_app()}
 
     def apigateway_app(self) -> ApiGatewayFront:
         return ApiGatewayFront(self.service, lambda: self.routes)

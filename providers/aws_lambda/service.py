@@ -7,11 +7,11 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
 from emulator.logs import timestamp
 from emulator.model import Outcome
@@ -30,7 +30,6 @@ TAIL_BYTES = 4096
 ACCOUNT_CONCURRENCY = 1000
 MIN_UNRESERVED = 100
 log = logging.getLogger("emu.lambda")
-InvocationListener = Callable[[str, str, int, bool], None]  # name, status, duration ms, cold
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -47,11 +46,11 @@ class InvokeResult:
 
 
 class LambdaService:
-    def __init__(self, store: Store, invoker: Invoker, code_root: Path) -> None:
+    def __init__(self, store: Store, invoker: Invoker, code_root: Path, events: Events | None = None) -> None:
         self.store = store
         self.invoker = invoker
         self.code = CodeStore(code_root)
-        self.listeners: list[InvocationListener] = []
+        self.events = events or Events()
         self._background = BackgroundTasks()
 
     # -- functions -----------------------------------------------------------------------------
@@ -198,9 +197,21 @@ class LambdaService:
             "log": result.log,
         }
         self.store.put_activation(request_id, PROVIDER, REGION, function.name, outcome.start_ms, record)
-        status = "success" if result.function_error is None else "error"
-        for listener in self.listeners:
-            listener(function.name, status, duration, outcome.cold)
+        self.events.publish(
+            Invocation(
+                provider=PROVIDER,
+                function=function.name,
+                id=request_id,
+                status="success" if result.function_error is None else "error",
+                start_ms=outcome.start_ms,
+                duration_ms=duration,
+                cold=outcome.cold,
+                wait_ms=outcome.wait_ms,
+                init_ms=outcome.init_ms,
+                response=_printable(result.payload),
+                logs=result.log.splitlines(),
+            )
+        )
 
     def accept_event(self, function: LambdaFunction, event: Any) -> str:
         """Queue an `Event` invocation: stored before it is acknowledged, run in the background."""
@@ -325,3 +336,11 @@ def log_tail(text: str) -> str:
     """The last 4 KB of an invocation's log, as X-Amz-Log-Result carries it (before base64)."""
     data = text.encode()
     return data[-TAIL_BYTES:].decode(errors="ignore")
+
+
+def _printable(payload: bytes) -> Any:
+    """A response payload as JSON when it is JSON, else as text, for the console and dashboard."""
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload.decode(errors="replace")

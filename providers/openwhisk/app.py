@@ -11,10 +11,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
-from emulator.invoker import Invoker
+from emulator.fronts import FrontContext
 from emulator.pool import Throttled
-from emulator.store import Store
 from providers.openwhisk import kinds
 from providers.openwhisk.api import AuthRejected, RestApi
 from providers.openwhisk.auth import CHALLENGE
@@ -31,10 +31,10 @@ NAMESPACE = "guest"
 class OpenWhiskFront:
     name = PROVIDER
 
-    def __init__(self, store: Store, invoker: Invoker, base_url: str) -> None:
-        self.base_url = base_url
-        self.controller = Controller(store, invoker)
-        self.store = store
+    def __init__(self, context: FrontContext) -> None:
+        self.base_url = context.settings.base_url("openwhisk")
+        self.controller = Controller(context.store, context.invoker, context.events)
+        self.store = context.store
 
     # -- project discovery ---------------------------------------------------------------------
 
@@ -120,6 +120,9 @@ class OpenWhiskFront:
         await self.controller.close()
 
     # -- HTTP ----------------------------------------------------------------------------------
+
+    def apps(self) -> dict[str, ASGIApp]:
+        return {"openwhisk": self.app()}
 
     def app(self) -> Starlette:
         routes = RestApi(self.controller, self.base_url).routes() + WebActions(self.controller).routes()

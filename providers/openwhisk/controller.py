@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
 from emulator.model import FunctionSpec
 from emulator.pool import Throttled
@@ -111,11 +112,11 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 class Controller:
-    def __init__(self, store: Store, invoker: Invoker) -> None:
+    def __init__(self, store: Store, invoker: Invoker, events: Events | None = None) -> None:
         self.store = store
         self.invoker = invoker
+        self.events = events or Events()
         self._background = BackgroundTasks()
-        self.on_activation: list[Any] = []  # callbacks(record) for the console
 
     # -- entities ------------------------------------------------------------------------------
 
@@ -412,8 +413,7 @@ class Controller:
             self._run_sequence(call) if action["exec"]["kind"] == "sequence" else self._run_action(call)
         )
         self.store.put_activation(activation_id, PROVIDER, namespace, path, record["start"], record)
-        for callback in self.on_activation:
-            callback(record)
+        self.events.publish(_invocation(record))
         return record
 
     def _merged_parameters(
@@ -549,3 +549,22 @@ class Controller:
             version=action["version"],
             cause=cause,
         )
+
+
+def _invocation(record: dict[str, Any]) -> Invocation:
+    """An activation record in the terms the console and the dashboard share."""
+    annotations = {a["key"]: a["value"] for a in record.get("annotations", [])}
+    response = record["response"]
+    return Invocation(
+        provider=PROVIDER,
+        function="/" + annotations.get("path", record["name"]),
+        id=record["activationId"],
+        status=response["status"],
+        start_ms=record["start"],
+        duration_ms=record["duration"],
+        cold="initTime" in annotations,
+        wait_ms=annotations.get("waitTime"),
+        init_ms=annotations.get("initTime"),
+        response=response.get("result"),
+        logs=list(record.get("logs", [])),
+    )

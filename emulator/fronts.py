@@ -1,0 +1,50 @@
+"""What the gateway asks of each cloud's front, and what it gives them to work with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from starlette.types import ASGIApp
+
+from emulator.config import Settings
+from emulator.events import Events
+from emulator.invoker import Invoker
+from emulator.servers import ServerGroup
+from emulator.store import Store
+
+
+@dataclass
+class FrontContext:
+    """The shared parts of one running gateway."""
+
+    settings: Settings
+    store: Store
+    invoker: Invoker
+    servers: ServerGroup  # for fronts that open listeners of their own (function URLs, Cloud Run services)
+    events: Events
+
+
+class Front(Protocol):
+    name: str
+
+    def load_project(self, root: Path) -> list[str]:
+        """Deploy what this cloud's manifests under `root` declare; returns problems for the console."""
+        ...
+
+    def families(self) -> set[str]:
+        """The runtime families deployed functions use, so the pool can prewarm them."""
+        ...
+
+    def functions(self) -> list[dict[str, Any]]:
+        """Deployed functions: provider, name, runtime, url, source (and any extra keys)."""
+        ...
+
+    def apps(self) -> dict[str, ASGIApp]:
+        """The ASGI app for each gateway port this front serves, keyed as in `Settings.ports()`."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
