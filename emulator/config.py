@@ -21,6 +21,8 @@ class Settings:
     backend: str = "auto"
     state_dir: Path = field(default_factory=lambda: Path(".emu"))
     reload: bool = True
+    # Where requirements.txt / package.json installs are cached; None: EMU_DEPS_CACHE or ~/.cache/emu/deps.
+    deps_cache: Path | None = None
     # Warm instances idle longer than this are stopped (OpenWhisk keeps them 10 minutes).
     idle_timeout_s: float = 600.0
     # Uninitialised "stem cell" instances kept ready per runtime family.

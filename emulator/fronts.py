@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from starlette.types import ASGIApp
 
 from emulator.config import Settings
+from emulator.deps import DependencyCache
 from emulator.events import Events
 from emulator.invoker import Invoker
 from emulator.servers import ServerGroup
@@ -24,6 +25,7 @@ class FrontContext:
     invoker: Invoker
     servers: ServerGroup  # for fronts that open listeners of their own (function URLs, Cloud Run services)
     events: Events
+    deps: DependencyCache  # requirements.txt / package.json installs, shared by every cloud
 
 
 class Front(Protocol):

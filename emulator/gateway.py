@@ -20,6 +20,7 @@ from emulator.admin import admin_app
 from emulator.backends.process import ProcessBackend
 from emulator.config import Settings
 from emulator.console import Console, function_table
+from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.fronts import Front, FrontContext
 from emulator.invoker import Invoker
@@ -91,7 +92,8 @@ class Gateway:
         invoker = Invoker(pool)
         await invoker.start()
         self.events.subscribe(self._print_invocation)
-        context = FrontContext(settings, store, invoker, servers, self.events)
+        deps = DependencyCache(settings.deps_cache, self.console.say)
+        context = FrontContext(settings, store, invoker, servers, self.events, deps)
         self.fronts = [make_front(context) for make_front in FRONTS]
         watcher = None
         try:

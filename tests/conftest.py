@@ -80,6 +80,19 @@ def start_emu(project: Path | None, state_dir: Path, *extra: str) -> RunningEmu:
     return RunningEmu(process, state_dir, output, urls)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dependency_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One dependency cache for the whole run, shared by every gateway, and never the user's own."""
+    cache = tmp_path_factory.mktemp("deps-cache")
+    previous = os.environ.get("EMU_DEPS_CACHE")
+    os.environ["EMU_DEPS_CACHE"] = str(cache)
+    yield cache
+    if previous is None:
+        os.environ.pop("EMU_DEPS_CACHE", None)
+    else:
+        os.environ["EMU_DEPS_CACHE"] = previous
+
+
 @pytest.fixture
 def emu_factory(tmp_path: Path) -> Iterator[object]:
     """Start as many gateways as a test needs; every one is stopped at the end."""

@@ -37,7 +37,7 @@ class LambdaFront:
         self.apigateway_url = settings.base_url("apigateway")
         self.store = context.store
         code_root = settings.state_dir / "lambda" / "code"
-        self.service = LambdaService(context.store, context.invoker, code_root, context.events)
+        self.service = LambdaService(context.store, context.invoker, code_root, context.events, context.deps)
         host = settings.base_url("admin").rsplit(":", 1)[0]
         self.urls = FunctionUrls(self.service, context.servers, lambda port: f"{host}:{port}/")
         self.routes = RouteTable([])

@@ -7,14 +7,15 @@ import json
 import logging
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
 from emulator.logs import timestamp
-from emulator.model import Outcome
+from emulator.model import FunctionSpec, Outcome
 from emulator.pool import Throttled
 from emulator.store import Store
 from emulator.tasks import BackgroundTasks
@@ -46,11 +47,19 @@ class InvokeResult:
 
 
 class LambdaService:
-    def __init__(self, store: Store, invoker: Invoker, code_root: Path, events: Events | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        invoker: Invoker,
+        code_root: Path,
+        events: Events | None = None,
+        deps: DependencyCache | None = None,
+    ) -> None:
         self.store = store
         self.invoker = invoker
         self.code = CodeStore(code_root)
         self.events = events or Events()
+        self.deps = deps
         self._background = BackgroundTasks()
 
     # -- functions -----------------------------------------------------------------------------
@@ -158,7 +167,7 @@ class LambdaService:
         received = received or now_ms()
         if function.reserved_concurrency == 0:
             raise _throttled(reserved=True)
-        spec = function.spec()
+        spec = await self._spec(function)
         payload = {
             "value": event,
             "activation_id": request_id,
@@ -212,6 +221,19 @@ class LambdaService:
                 logs=result.log.splitlines(),
             )
         )
+
+    async def _spec(self, function: LambdaFunction) -> FunctionSpec:
+        """The function's spec; a SAM function's requirements.txt / package.json installed first.
+
+        As `sam build` does for a template's functions; an uploaded zip carries its own, as in Lambda.
+        """
+        spec = function.spec()
+        if self.deps is None or spec.family not in ("python", "nodejs") or not self.source_of(function.name):
+            return spec
+        folders = await self.deps.ensure(Path(function.code_dir), spec.family)
+        if not folders:
+            return spec
+        return replace(spec, init_value={**spec.init_value, "dependencies": [str(f) for f in folders]})
 
     def accept_event(self, function: LambdaFunction, event: Any) -> str:
         """Queue an `Event` invocation: stored before it is acknowledged, run in the background."""

@@ -80,3 +80,36 @@ def test_template_reservations_leave_100_unreserved(emu_factory, tmp_path: Path)
     names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
     assert "Modest" in names and "Greedy" not in names
     assert "Greedy: Specified ReservedConcurrentExecutions for function decreases" in emu.console()
+
+
+DEPENDENCIES_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  TableFunction:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, CodeUri: table/, Handler: app.handler}
+  NumberFunction:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: nodejs20.x, CodeUri: number/, Handler: index.handler}
+"""
+
+
+def test_template_functions_get_their_declared_dependencies(emu_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """As after `sam build`: requirements.txt and package.json are installed for the function."""
+    project = tmp_path / "project"
+    (project / "table").mkdir(parents=True)
+    (project / "number").mkdir()
+    (project / "template.yaml").write_text(DEPENDENCIES_TEMPLATE)
+    (project / "table" / "requirements.txt").write_text("tabulate==0.9.0\n")
+    (project / "table" / "app.py").write_text(
+        "from tabulate import tabulate\n\ndef handler(event, context):\n    return tabulate([[1, 2]])\n"
+    )
+    (project / "number" / "package.json").write_text(json.dumps({"dependencies": {"is-number": "7.0.0"}}))
+    (project / "number" / "index.js").write_text(
+        "const isNumber = require('is-number');\nexports.handler = async (e) => isNumber(e.value);\n"
+    )
+    emu: RunningEmu = emu_factory(project, "--no-reload", state_dir=tmp_path / "state")
+    client = lambda_client(emu)
+    assert body_of(client, "TableFunction", {}) == "-  -\n1  2\n-  -"
+    assert body_of(client, "NumberFunction", {"value": "42"}) is True
+    assert not (project / "number" / "node_modules").exists()

@@ -64,6 +64,7 @@ async function initCode(body) {
   if (!hasCode(message) || typeof main !== 'string') {
     return errorReply(403, 'Missing main/no code to execute.');
   }
+  addDependencies(message.dependencies);
   if (message.adapter !== undefined && message.adapter !== null) return initAdapter(message, main);
   state.status = 'starting';
   try {
@@ -81,6 +82,17 @@ async function initCode(body) {
     console.error('Error during initialization:', error instanceof ActionError ? error.message : error);
     return errorReply(502, `Initialization has failed due to: ${describe(error)}`);
   }
+}
+
+/**
+ * The gateway-installed node_modules folders, searched after the code's own node_modules
+ * (NODE_PATH's place in the lookup order, as a global folder would be).
+ */
+function addDependencies(folders) {
+  if (!Array.isArray(folders) || folders.length === 0) return;
+  const extra = folders.filter((folder) => typeof folder === 'string');
+  process.env.NODE_PATH = [...extra, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+  require('module').Module._initPaths();
 }
 
 function hasPath(message) {

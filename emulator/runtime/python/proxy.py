@@ -90,6 +90,7 @@ class Action:
         message = message if isinstance(message, dict) else {}
         if not has_code(message):
             return error_reply(403, "Missing main/no code to execute.")
+        add_dependencies(message.get("dependencies"))
         if message.get("adapter") is not None:
             return self._init_adapter(message)
         try:
@@ -269,6 +270,12 @@ def check_member(name: str) -> None:
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
         raise ActionError(f"Refusing to extract '{name}': the path leaves the action folder.")
+
+
+def add_dependencies(folders: object) -> None:
+    """Put the gateway-installed dependency folders ahead of everything but the code itself."""
+    if isinstance(folders, list):
+        sys.path[0:0] = [folder for folder in folders if isinstance(folder, str)]
 
 
 def add_virtualenv(workdir: str) -> None:
