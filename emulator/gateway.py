@@ -213,4 +213,9 @@ def serve(settings: Settings) -> None:
             loop.add_signal_handler(signum, gateway.request_stop)
         await gateway.run()
 
-    asyncio.run(main())
+    try:
+        import uvloop  # libuv's event loop: the gateway's per-call overhead is mostly loop and socket work
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
