@@ -76,6 +76,14 @@ def main() -> None:
     envvar="EMU_MAX_QUEUE",
     help="Calls that may wait for a busy function before the cloud's throttling error.",
 )
+@click.option(
+    "--prewarm",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    envvar="EMU_PREWARM",
+    help="Started, uninitialised instances kept ready per runtime, so a cold start is only /init.",
+)
 @click.option("--verbose", "-v", is_flag=True, envvar="EMU_VERBOSE", help="Log what the gateway does.")
 def up(
     path: Path | None,
@@ -91,6 +99,7 @@ def up(
     reload: bool,
     max_instances: int,
     max_queue: int,
+    prewarm: int,
     verbose: bool,
 ) -> None:
     """Serve the functions of the project in PATH (every cloud's manifest found below it)."""
@@ -110,6 +119,7 @@ def up(
         reload=reload and project is not None,
         max_instances_per_function=max_instances,
         max_queued_per_function=max_queue,
+        prewarm_per_family=prewarm,
     )
     try:
         serve(settings)
