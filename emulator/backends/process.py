@@ -53,6 +53,7 @@ class ProcessInstance:
         self._process = process
         self._workdir = workdir
         self._pumps: list[asyncio.Task[None]] = []
+        self._status_fd: int | None = None  # /proc/PID/status, kept open: read after every Lambda call
 
     def start_log_pumps(self) -> None:
         assert self._process.stdout is not None and self._process.stderr is not None
@@ -71,15 +72,18 @@ class ProcessInstance:
             return None
 
     def peak_memory_mb(self) -> int | None:
-        # VmHWM: the resident set's high-water mark, as Lambda's "Max Memory Used".
+        # VmHWM: the resident set's high-water mark, as Lambda's "Max Memory Used". One pread on
+        # a descriptor kept open costs a fraction of opening and decoding the file each time.
         try:
-            status = Path(f"/proc/{self._process.pid}/status").read_text()
+            if self._status_fd is None:
+                self._status_fd = os.open(f"/proc/{self._process.pid}/status", os.O_RDONLY)
+            status = os.pread(self._status_fd, 8192, 0)
         except OSError:
             return None
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) // 1024
-        return None
+        start = status.find(b"VmHWM:")
+        if start < 0:
+            return None
+        return int(status[start + 6 : status.index(b"kB", start)]) // 1024
 
     async def stop(self) -> None:
         if self._process.returncode is None:
@@ -88,6 +92,9 @@ class ProcessInstance:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, signal.SIGKILL)
         await self._process.wait()
+        if self._status_fd is not None:
+            os.close(self._status_fd)
+            self._status_fd = None
         for pump in self._pumps:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(pump, 1.0)
