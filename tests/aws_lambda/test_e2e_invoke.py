@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -108,6 +109,8 @@ def test_tail_log_has_start_end_report_and_output(client: Any, functions: dict[s
     assert 'got {"hello": "log"}' in text
     assert f"END RequestId: {request_id}" in text
     assert f"REPORT RequestId: {request_id}\tDuration: " in text and "Memory Size: 256 MB" in text
+    used = re.search(r"Max Memory Used: (\d+) MB", text)
+    assert used is not None and 5 < int(used.group(1)) < 256, text  # the instance's own peak RSS
     assert "LogResult" not in call(client, "py", {})
 
 
