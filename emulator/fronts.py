@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -10,7 +11,7 @@ from starlette.types import ASGIApp
 
 from emulator.config import Settings
 from emulator.deps import DependencyCache
-from emulator.events import Events
+from emulator.events import Events, Invocation
 from emulator.invoker import Invoker
 from emulator.servers import ServerGroup
 from emulator.store import Store
@@ -47,6 +48,24 @@ class Front(Protocol):
         """The ASGI app for each gateway port this front serves, keyed as in `Settings.ports()`."""
         ...
 
+    async def invoke(self, name: str, payload: Any) -> Invocation:
+        """Run the function `name` (as `functions()` lists it) once with `payload`, for `emu invoke`
+        and the dashboard. Errors carry the cloud's `status` and `message`."""
+        ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+async def capture_invocation(events: Events, invocation_id: str, call: Awaitable[object]) -> Invocation:
+    """Await `call` and return the `Invocation` it published under `invocation_id`."""
+    seen: list[Invocation] = []
+    unsubscribe = events.subscribe(lambda item: seen.append(item) if item.id == invocation_id else None)
+    try:
+        await call
+    finally:
+        unsubscribe()
+    if not seen:
+        raise RuntimeError(f"invocation {invocation_id} finished without an invocation event")
+    return seen[-1]

@@ -92,6 +92,11 @@ class Pool:
         slot = self._slots.get(key)
         return (slot.active, slot.waiting) if slot else (0, 0)
 
+    def warm(self, key: str) -> int:
+        """Idle instances kept warm for one function."""
+        slot = self._slots.get(key)
+        return len(slot.idle) if slot else 0
+
     # -- leasing -------------------------------------------------------------------------------
 
     async def acquire(self, spec: FunctionSpec) -> Lease:

@@ -178,7 +178,7 @@ class Store:
     def list_activations(
         self,
         provider: str,
-        namespace: str,
+        namespace: str | None,
         *,
         name: str | None = None,
         since: int | None = None,
@@ -187,8 +187,11 @@ class Store:
         skip: int = 0,
     ) -> list[dict[str, Any]]:
         self.flush()
-        query = "SELECT doc FROM activations WHERE provider = ? AND namespace = ?"
-        args: list[Any] = [provider, namespace]
+        query = "SELECT doc FROM activations WHERE provider = ?"
+        args: list[Any] = [provider]
+        if namespace is not None:  # None: every namespace (the dashboard's view)
+            query += " AND namespace = ?"
+            args.append(namespace)
         if name is not None:
             query += " AND name = ?"
             args.append(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from emulator.fronts import FrontContext
+from emulator.events import Invocation
+from emulator.fronts import FrontContext, capture_invocation
 from providers.aws_lambda.api import LambdaApi
 from providers.aws_lambda.apigateway.front import ApiGatewayFront
 from providers.aws_lambda.apigateway.routes import RouteTable
@@ -168,6 +170,12 @@ class LambdaFront:
                 }
             )
         return listing
+
+    async def invoke(self, name: str, payload: Any) -> Invocation:
+        function = self.service.get(name, invoke=True)
+        request_id = str(uuid.uuid4())
+        call = self.service.invoke(function, payload, request_id=request_id)
+        return await capture_invocation(self.service.events, request_id, call)
 
     async def start(self) -> None:
         self.urls.serve_all()

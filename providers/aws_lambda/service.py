@@ -189,11 +189,11 @@ class LambdaService:
         result = InvokeResult(
             request_id, body, error, _log_text(outcome, function, request_id), outcome.timed_out
         )
-        self._record(function, request_id, outcome, result)
+        self._record(function, request_id, outcome, result, event)
         return result
 
     def _record(
-        self, function: LambdaFunction, request_id: str, outcome: Outcome, result: InvokeResult
+        self, function: LambdaFunction, request_id: str, outcome: Outcome, result: InvokeResult, event: Any
     ) -> None:
         duration = outcome.end_ms - outcome.start_ms
         record = {
@@ -217,6 +217,7 @@ class LambdaService:
                 cold=outcome.cold,
                 wait_ms=outcome.wait_ms,
                 init_ms=outcome.init_ms,
+                request=event,
                 response=_printable(result.payload),
                 logs=result.log.splitlines(),
             )

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from emulator.fronts import FrontContext
+from emulator.events import Invocation
+from emulator.fronts import FrontContext, capture_invocation
 from emulator.pool import Throttled
-from providers.openwhisk import kinds
+from providers.openwhisk import activations, kinds
 from providers.openwhisk.api import AuthRejected, RestApi
 from providers.openwhisk.auth import CHALLENGE
 from providers.openwhisk.controller import PROVIDER, Controller
@@ -110,6 +111,14 @@ class OpenWhiskFront:
                 }
             )
         return sorted(listing, key=lambda item: item["name"])
+
+    async def invoke(self, name: str, payload: Any) -> Invocation:
+        if not isinstance(payload, dict):
+            raise OpenWhiskError(400, "The request content was malformed:\nparameters must be a JSON object")
+        path = name.removeprefix(f"/{NAMESPACE}/")
+        activation_id = activations.new_activation_id()
+        call = self.controller.activate(NAMESPACE, path, payload, activation_id)
+        return await capture_invocation(self.controller.events, activation_id, call)
 
     async def start(self) -> None:
         resumed = self.controller.resume_pending()

@@ -413,7 +413,7 @@ class Controller:
             self._run_sequence(call) if action["exec"]["kind"] == "sequence" else self._run_action(call)
         )
         self.store.put_activation(activation_id, PROVIDER, namespace, path, record["start"], record)
-        self.events.publish(_invocation(record))
+        self.events.publish(_invocation(record, payload))
         return record
 
     def _merged_parameters(
@@ -551,7 +551,7 @@ class Controller:
         )
 
 
-def _invocation(record: dict[str, Any]) -> Invocation:
+def _invocation(record: dict[str, Any], payload: Any = None) -> Invocation:
     """An activation record in the terms the console and the dashboard share."""
     annotations = {a["key"]: a["value"] for a in record.get("annotations", [])}
     response = record["response"]
@@ -565,6 +565,7 @@ def _invocation(record: dict[str, Any]) -> Invocation:
         cold="initTime" in annotations,
         wait_ms=annotations.get("waitTime"),
         init_ms=annotations.get("initTime"),
+        request=payload,
         response=response.get("result"),
         logs=list(record.get("logs", [])),
     )
