@@ -30,6 +30,8 @@ class Settings:
     # Instances one function may run at once; calls beyond wait in a queue of `max_queued`.
     max_instances_per_function: int = 8
     max_queued_per_function: int = 64
+    # What the console prints: "text" for people, "json" (one object per line) for machines.
+    log_format: str = "text"
 
     def ports(self) -> dict[str, int]:
         return {

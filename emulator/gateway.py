@@ -16,12 +16,12 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from emulator import __version__
-from emulator.admin import admin_app
+from emulator.admin import Admin, AdminContext
 from emulator.backends.process import ProcessBackend
 from emulator.config import Settings
-from emulator.console import Console, function_table
+from emulator.console import Console
 from emulator.deps import DependencyCache
-from emulator.events import Events, Invocation
+from emulator.events import Events
 from emulator.fronts import Front, FrontContext
 from emulator.invoker import Invoker
 from emulator.pool import Pool
@@ -52,7 +52,7 @@ class GatewayError(Exception):
 class Gateway:
     def __init__(self, settings: Settings, console: Console | None = None) -> None:
         self.settings = settings
-        self.console = console or Console()
+        self.console = console or Console(log_format=settings.log_format)
         self._ready = False
         self._stop = asyncio.Event()
         self.store: Store | None = None
@@ -91,7 +91,7 @@ class Gateway:
         pool = Pool(backend, settings, {"__OW_API_HOST": settings.base_url("openwhisk")})
         invoker = Invoker(pool)
         await invoker.start()
-        self.events.subscribe(self._print_invocation)
+        self.events.subscribe(self.console.invocation)
         deps = DependencyCache(settings.deps_cache, self.console.say)
         context = FrontContext(settings, store, invoker, servers, self.events, deps)
         self.fronts = [make_front(context) for make_front in FRONTS]
@@ -106,7 +106,17 @@ class Gateway:
             apps: dict[str, ASGIApp] = {
                 "azure": unknown_route_app("azure"),
                 "gcp": unknown_route_app("gcp"),
-                "admin": admin_app(lambda: self._ready, self.functions),
+                "admin": Admin(
+                    AdminContext(
+                        lambda: self._ready,
+                        self.functions,
+                        lambda: self.fronts,
+                        store,
+                        self.events,
+                        pool,
+                        self._stop,
+                    )
+                ).app(),
             }
             for front in self.fronts:
                 apps.update(front.apps())
@@ -122,7 +132,7 @@ class Gateway:
             self._announce(backend.name)
             self._write_gateway_file()
             await self._stop.wait()
-            self.console.say("Stopping emu...")
+            self.console.stopping()
         finally:
             self._ready = False
             await servers.close()
@@ -147,12 +157,12 @@ class Gateway:
     def _load(self, root: Path) -> None:
         for front in self.fronts:
             for problem in front.load_project(root):
-                self.console.say(f"warning: {problem}")
+                self.console.warning(problem)
 
     def _reloaded(self, root: Path) -> None:
         before = self._deployed()
         self._load(root)
-        self.console.say(describe_reload(before, self._deployed()))
+        self.console.reloaded(describe_reload(before, self._deployed()))
 
     def _deployed(self) -> dict[str, Any]:
         """Every deployed entity's document, by a name a person recognises."""
@@ -165,17 +175,8 @@ class Gateway:
 
     def _announce(self, backend: str) -> None:
         settings = self.settings
-        self.console.say(f"emu {__version__}  backend: {backend}  state: {settings.state_dir}")
-        self.console.say("")
-        self.console.say(function_table(self.functions()))
-        self.console.say("")
-        for provider in settings.ports():
-            self.console.say(f"  {provider:<10} {settings.base_url(provider)}")
-        self.console.say("")
-        self.console.say("emu is ready. Press Ctrl+C to stop.")
-
-    def _print_invocation(self, call: Invocation) -> None:
-        self.console.activation(call.provider, call.function, call.status, call.duration_ms, call.cold)
+        urls = {provider: settings.base_url(provider) for provider in settings.ports()}
+        self.console.started(__version__, backend, settings.state_dir, self.functions(), urls)
 
     def _write_gateway_file(self) -> None:
         """Where a running gateway listens, for `emu` commands and tests started with port 0."""

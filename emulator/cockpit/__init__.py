@@ -1,0 +1,1 @@
+"""The developer's cockpit: what the `emu` commands, the console and the dashboard share."""
