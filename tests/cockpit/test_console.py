@@ -1,0 +1,123 @@
+"""What `emu up` prints: invocation lines with the function's output, and `--log-format json`."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+from emulator.cockpit import scaffold
+from emulator.cockpit.records import matches, normalise, output_lines
+from tests.cockpit.conftest import run_cli
+from tests.conftest import RunningEmu
+
+
+def wait_for(emu: RunningEmu, pattern: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, emu.console(), re.M):
+        assert time.monotonic() < deadline, emu.console()
+        time.sleep(0.02)
+    return emu.console()
+
+
+def test_the_function_output_follows_its_invocation_line_prefixed_with_its_name(
+    cockpit_emu: RunningEmu,
+) -> None:
+    assert run_cli(cockpit_emu, "invoke", "greet", "--data", '{"name": "Ada"}').exit_code == 0
+    console = wait_for(cockpit_emu, r"^  greet \| greet: greeting Ada$")
+    lines = console.splitlines()
+    at = lines.index("  greet | greet: greeting Ada")
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d openwhisk /guest/greet success \d+ ms (cold|warm)( \(init \d+ ms\))?", lines[at - 1]
+    )
+    # Not a terminal: no colour codes.
+    assert "\x1b[" not in console
+
+
+def test_log_format_json_prints_one_object_per_line(tmp_path: Path, emu_factory: object) -> None:
+    project = tmp_path / "project"
+    scaffold.create("openwhisk", "greet", "python", project)
+    scaffold.create("lambda", "broken", "python", project)
+    (project / "broken" / "template.yaml").write_text("Resources: [not, a, mapping]\n")
+    emu = emu_factory(project, "--log-format", "json")  # type: ignore[operator]
+    assert run_cli(emu, "invoke", "greet", "--data", '{"name": "Ada"}').exit_code == 0
+    wait_for(emu, r'"kind": "invocation"')
+    emu.stop()
+    records = [json.loads(line) for line in emu.console().splitlines() if line.strip()]
+    kinds = [record["kind"] for record in records]
+    assert kinds[:1] == ["warning"] and "broken" in records[0]["message"]
+    assert {"functions", "ready", "invocation", "stopping"} <= set(kinds)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", record["time"]) for record in records)
+    ready = next(record for record in records if record["kind"] == "ready")
+    assert ready["urls"]["admin"] == emu.urls["admin"]
+    functions = next(record for record in records if record["kind"] == "functions")["functions"]
+    assert [item["name"] for item in functions] == ["/guest/greet"]
+    call = next(record for record in records if record["kind"] == "invocation")
+    assert call["provider"] == "openwhisk" and call["function"] == "/guest/greet"
+    assert call["status"] == "success" and call["cold"] is True
+    assert call["request"] == {"name": "Ada"} and call["response"] == {"greeting": "Hello, Ada!"}
+    assert any(line.endswith("stdout: greet: greeting Ada") for line in call["logs"])
+
+
+def test_records_of_each_cloud_read_alike() -> None:
+    openwhisk = {
+        "activationId": "a1",
+        "namespace": "guest",
+        "name": "hello",
+        "start": 1000,
+        "end": 1012,
+        "duration": 12,
+        "response": {"status": "success", "success": True, "result": {"ok": 1}},
+        "logs": ["2026-01-01T00:00:00.000000Z  stdout: hi"],
+        "annotations": [{"key": "path", "value": "guest/demo/hello"}, {"key": "initTime", "value": 9}],
+    }
+    assert normalise("openwhisk", openwhisk) == {
+        "provider": "openwhisk",
+        "function": "/guest/demo/hello",
+        "id": "a1",
+        "status": "success",
+        "start": 1000,
+        "duration": 12,
+        "cold": True,
+        "waitTime": None,
+        "initTime": 9,
+        "request": None,
+        "response": {"ok": 1},
+        "logs": openwhisk["logs"],
+    }
+    lambda_log = "START RequestId: r1 Version: $LATEST\nhi\nEND RequestId: r1\nREPORT RequestId: r1\tInit Duration: 7.20 ms\t\n"
+    record = {
+        "requestId": "r1",
+        "functionName": "Fn",
+        "start": 5,
+        "end": 9,
+        "functionError": "Unhandled",
+        "log": lambda_log,
+    }
+    read = normalise("lambda", record)
+    assert (read["function"], read["status"], read["duration"], read["cold"], read["initTime"]) == (
+        "Fn",
+        "error",
+        4,
+        True,
+        7,
+    )
+    assert output_lines(read["logs"]) == [("stdout", "hi")]
+    node = "2026-01-01T00:00:00.000Z\t" + "0" * 8 + "-0000-0000-0000-" + "0" * 12 + "\tERROR\toops"
+    assert output_lines([node, openwhisk["logs"][0]]) == [("stderr", "oops"), ("stdout", "hi")]
+
+
+def test_names_match_as_people_type_them() -> None:
+    item = {"provider": "openwhisk", "function": "/guest/demo/hello"}
+    for query in (
+        "/guest/demo/hello",
+        "guest/demo/hello",
+        "demo/hello",
+        "hello",
+        "openwhisk/guest/demo/hello",
+        None,
+    ):
+        assert matches(query, item), query
+    for query in ("ello", "demo", "lambda/guest/demo/hello"):
+        assert not matches(query, item), query
