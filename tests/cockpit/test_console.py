@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from pathlib import Path
 
 from emulator.cockpit import scaffold
 from emulator.cockpit.records import matches, normalise, output_lines
+from emulator.console import JsonLogFormatter
 from tests.cockpit.conftest import run_cli
 from tests.conftest import RunningEmu
 
@@ -121,3 +123,17 @@ def test_names_match_as_people_type_them() -> None:
         assert matches(query, item), query
     for query in ("ello", "demo", "lambda/guest/demo/hello"):
         assert not matches(query, item), query
+
+
+def test_python_log_records_become_json_lines_too() -> None:
+    record = logging.LogRecord(
+        "emu.gateway", logging.WARNING, __file__, 1, "listening on %s", ("0.0.0.0",), None
+    )
+    line = json.loads(JsonLogFormatter().format(record))
+    assert line == {
+        "time": line["time"],
+        "kind": "log",
+        "level": "warning",
+        "logger": "emu.gateway",
+        "message": "listening on 0.0.0.0",
+    }
