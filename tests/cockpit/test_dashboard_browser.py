@@ -1,5 +1,8 @@
 """The dashboard in headless Chromium: see the functions, invoke one from the form, watch invocations
-arrive live. Screenshots are kept under the test's tmp dir (or $EMU_TEST_ARTIFACTS)."""
+arrive live. Screenshots are kept under the test's tmp dir (or $EMU_TEST_ARTIFACTS).
+
+The browser is the system's Chromium (Debian: `apt-get install chromium`), driven by Playwright
+through `executable_path`: nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -28,11 +31,25 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 15_000
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None,
-    reason=f"no Chromium at {CHROMIUM} (apt-get install chromium, or set EMU_CHROMIUM)",
+try:
+    from playwright import sync_api
+except ImportError:  # the test extra is not installed
+    sync_api = None  # type: ignore[assignment]
+MISSING = (
+    "the playwright package is not installed"
+    if sync_api is None
+    else None
+    if shutil.which(CHROMIUM)
+    else f"no Chromium at {CHROMIUM} (apt-get install chromium, or set EMU_CHROMIUM)"
 )
+
+
+@pytest.fixture(autouse=True)
+def browser_available() -> None:
+    """Before any gateway starts: skip without a browser, or fail where one is required."""
+    if MISSING:
+        # CI sets EMU_REQUIRE_CHROMIUM=1: there a missing browser is a failure, not a skip.
+        (pytest.fail if os.environ.get("EMU_REQUIRE_CHROMIUM") == "1" else pytest.skip)(MISSING)
 
 
 @pytest.fixture
