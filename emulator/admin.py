@@ -59,6 +59,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
+def _json_response(value: Any) -> Response:
+    """JSON of values the clouds produced, which may hold anything (`default=str`)."""
+    return Response(_json(value), media_type="application/json")
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -107,7 +112,7 @@ class Admin:
         return listing
 
     async def list_functions(self, request: Request) -> Response:
-        return JSONResponse(self.functions())
+        return _json_response(self.functions())
 
     # -- invocations -----------------------------------------------------------------------------
 
@@ -126,7 +131,7 @@ class Admin:
         ]
         found = [item for item in found if matches(name, item)]
         found.sort(key=lambda item: item.get("start") or 0, reverse=True)
-        return JSONResponse(json.loads(_json(found[:limit])))
+        return _json_response(found[:limit])
 
     async def stream_events(self, request: Request) -> Response:
         name = request.query_params.get("name") or None
@@ -186,7 +191,7 @@ class Admin:
             if isinstance(status, int) and isinstance(message, str):  # the cloud's own error
                 return _error(status, message)
             raise
-        return JSONResponse(json.loads(_json(invocation.as_dict())))
+        return _json_response(invocation.as_dict())
 
     def _resolve(self, provider: str | None, name: str) -> tuple[Front, str] | str:
         """The front and listed name of the function `name` means, or why there is none."""
