@@ -18,7 +18,8 @@ import pytest
 from tests.cockpit.conftest import LAMBDA_NAME
 from tests.conftest import RunningEmu
 
-CHROMIUM = os.environ.get("EMU_CHROMIUM", "/usr/bin/chromium")
+# Debian's `chromium` package, or any Chromium named by EMU_CHROMIUM.
+CHROMIUM = os.environ.get("EMU_CHROMIUM") or shutil.which("chromium") or "chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -40,7 +41,7 @@ MISSING = (
     if sync_api is None
     else None
     if shutil.which(CHROMIUM)
-    else f"no Chromium at {CHROMIUM} (apt-get install chromium, or set EMU_CHROMIUM)"
+    else f"no Chromium ({CHROMIUM}): apt-get install chromium, or set EMU_CHROMIUM to one"
 )
 
 
