@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from emulator.backends.base import Backend, Instance
+from emulator.backends.base import Backend, Instance, ServerSpec
 from emulator.config import Settings
 from emulator.model import FunctionSpec
 
@@ -216,3 +216,185 @@ class Pool:
                 if idle.since <= cutoff:
                     self._background(self._stop(idle.instance))
             slot.idle = keep
+
+
+# -- self-serving workloads ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerWorkload:
+    """One deployed revision of a workload that is its own HTTP server (Cloud Run, Functions Framework)."""
+
+    key: str  # stable identity across revisions
+    revision: str  # a new revision is served by new instances; old ones drain and stop
+    spec: ServerSpec
+    concurrency: int = 1  # requests one instance serves at once
+    max_instances: int = 8
+    max_queued: int = 64  # requests that may wait for room on an instance
+
+
+@dataclass
+class ServerLease:
+    instance: Instance
+    workload: ServerWorkload
+    cold: bool  # this request waited for the instance to start
+
+
+@dataclass
+class _Server:
+    instance: Instance
+    revision: str
+    in_flight: int = 0
+    since: float = field(default_factory=time.monotonic)  # last time it went idle
+
+
+@dataclass
+class _ServerSlot:
+    servers: list[_Server] = field(default_factory=list)
+    starting: int = 0
+    waiting: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+
+class ServerPool:
+    """Instances of self-serving workloads: up to `concurrency` requests on each, new instances up
+    to `max_instances` while every one is full, and none left once they have been idle a while.
+
+    Unlike `Pool`, an instance serves many requests at once and is started with its code, so
+    there are no stem cells: a cold start is the workload's own start-up.
+    """
+
+    def __init__(self, backend: Backend, idle_timeout_s: float) -> None:
+        self.backend = backend
+        self.idle_timeout_s = idle_timeout_s
+        self._slots: dict[str, _ServerSlot] = {}
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_forever())
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+        servers = [server for slot in self._slots.values() for server in slot.servers]
+        self._slots.clear()
+        await asyncio.gather(*(server.instance.stop() for server in servers), return_exceptions=True)
+        await asyncio.gather(*self._stopping, return_exceptions=True)
+
+    def instance_count(self, key: str | None = None) -> int:
+        slots = self._slots.values() if key is None else [self._slots.get(key, _ServerSlot())]
+        return sum(len(slot.servers) for slot in slots)
+
+    async def acquire(self, workload: ServerWorkload) -> ServerLease:
+        """Room on a running instance, or a new one; `Throttled` when too many requests wait.
+        `InstanceStartError` when the instance this request started failed to start."""
+        slot = self._slots.setdefault(workload.key, _ServerSlot())
+        in_flight = sum(server.in_flight for server in slot.servers)
+        capacity = workload.max_instances * workload.concurrency
+        if slot.waiting >= workload.max_queued and in_flight >= capacity:
+            raise Throttled(in_flight + slot.waiting + 1, capacity + workload.max_queued)
+        slot.waiting += 1
+        try:
+            async with slot.changed:
+                while True:
+                    server = self._room(slot, workload)
+                    if server is not None:
+                        server.in_flight += 1
+                        return ServerLease(server.instance, workload, cold=False)
+                    # Each instance being started serves its starter plus `concurrency - 1` others:
+                    # start one more only for the requests those cannot take.
+                    promised = slot.starting * (workload.concurrency - 1)
+                    live = len(slot.servers) + slot.starting
+                    if slot.waiting > promised and live < workload.max_instances:
+                        slot.starting += 1
+                        break
+                    await slot.changed.wait()
+        finally:
+            slot.waiting -= 1
+        try:
+            instance = await self.backend.start_server(workload.spec)
+        except BaseException:
+            async with slot.changed:
+                slot.starting -= 1
+                slot.changed.notify_all()
+            raise
+        async with slot.changed:
+            slot.starting -= 1
+            if self._closed or self._slots.get(workload.key) is not slot:
+                self._stop_later(instance)
+            else:
+                slot.servers.append(_Server(instance, workload.revision, in_flight=1))
+            slot.changed.notify_all()
+        return ServerLease(instance, workload, cold=True)
+
+    async def release(self, lease: ServerLease, healthy: bool = True) -> None:
+        """End one request; an unhealthy instance (timed out, crashed) is stopped and replaced."""
+        slot = self._slots.get(lease.workload.key)
+        if slot is None:
+            return
+        async with slot.changed:
+            for server in slot.servers:
+                if server.instance is lease.instance:
+                    server.in_flight -= 1
+                    server.since = time.monotonic()
+                    stale = server.revision != lease.workload.revision
+                    if not healthy or not server.instance.alive() or (stale and server.in_flight == 0):
+                        slot.servers.remove(server)
+                        self._stop_later(server.instance)
+                    break
+            slot.changed.notify_all()
+
+    def retire(self, key: str, revision: str | None = None) -> None:
+        """Stop the idle instances of `key` not on `revision` (all of them when None); busy ones
+        stop when their last request ends."""
+        slot = self._slots.get(key)
+        if slot is None:
+            return
+        for server in list(slot.servers):
+            if server.revision != revision:
+                if server.in_flight == 0:
+                    slot.servers.remove(server)
+                    self._stop_later(server.instance)
+                else:
+                    server.revision = ""  # marked stale: stopped on release
+        if revision is None and not slot.servers and not slot.starting and not slot.waiting:
+            del self._slots[key]
+
+    def _room(self, slot: _ServerSlot, workload: ServerWorkload) -> _Server | None:
+        """The busiest instance of the current revision that still has room, so idle ones can
+        scale in; dead ones are dropped."""
+        best: _Server | None = None
+        for server in list(slot.servers):
+            if not server.instance.alive():
+                if server.in_flight == 0:
+                    slot.servers.remove(server)
+                    self._stop_later(server.instance)
+                continue
+            if server.revision != workload.revision or server.in_flight >= workload.concurrency:
+                continue
+            if best is None or server.in_flight > best.in_flight:
+                best = server
+        return best
+
+    def _stop_later(self, instance: Instance) -> None:
+        task = asyncio.ensure_future(instance.stop())
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _reap_forever(self) -> None:
+        interval = max(0.05, min(30.0, self.idle_timeout_s / 2))
+        while True:
+            await asyncio.sleep(interval)
+            self.reap_idle()
+
+    def reap_idle(self) -> None:
+        """Scale to zero: stop instances with no request for `idle_timeout_s`."""
+        cutoff = time.monotonic() - self.idle_timeout_s
+        for slot in self._slots.values():
+            for server in list(slot.servers):
+                if server.in_flight == 0 and (server.since <= cutoff or not server.instance.alive()):
+                    slot.servers.remove(server)
+                    self._stop_later(server.instance)

@@ -9,11 +9,13 @@ import itertools
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from emulator.backends.base import InstanceStartError
+from emulator.backends.base import InstanceStartError, ServerSpec
 from emulator.logs import LogCapture, pump_lines
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
@@ -22,6 +24,9 @@ START_TIMEOUT_S = 15.0
 # Variables an instance inherits from the gateway; the rest of the gateway's environment
 # (credentials, tokens) stays out of user code.
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "NODE_PATH")
+# How often a starting server is probed for a listening port; Cloud Run's default startup
+# probe is a TCP connect too.
+LISTEN_PROBE_S = 0.02
 
 _ids = itertools.count(1)
 
@@ -157,8 +162,91 @@ class ProcessBackend:
         instance.start_log_pumps()
         return instance
 
+    async def start_server(self, spec: ServerSpec) -> ProcessInstance:
+        """Run `spec.command` with PORT set to a free loopback port; ready once it accepts connections."""
+        if not spec.command:
+            raise InstanceStartError(
+                f"{spec.key} is a container image or a Dockerfile: it needs the docker backend "
+                "(emu up --backend docker); the process backend runs a `command`"
+            )
+        port = free_port()
+        workdir = Path(tempfile.mkdtemp(prefix="emu-server-", dir=self._work_root))
+        env = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+        env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(workdir)})
+        env.update(spec.env)
+        env["PORT"] = str(port)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *spec.command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                cwd=spec.workdir or workdir,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                limit=1024 * 1024,
+            )
+        except OSError as error:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise InstanceStartError(
+                f"{spec.key}: cannot run {spec.command[0]!r}: {error.strerror or error}"
+            ) from None
+        instance = ProcessInstance("server", process, port, workdir)
+        instance.start_log_pumps()
+        try:
+            await _wait_listening(instance, process, port, spec)
+        except BaseException:
+            await instance.stop()
+            raise
+        return instance
+
     async def close(self) -> None:
         return None
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _wait_listening(
+    instance: ProcessInstance, process: asyncio.subprocess.Process, port: int, spec: ServerSpec
+) -> None:
+    """Return once `port` accepts a connection; fail at once if the process exits first."""
+    deadline = time.monotonic() + spec.ready_timeout_s
+    while True:
+        if process.returncode is not None:
+            output = await _recent_output(instance)
+            raise InstanceStartError(
+                f"{spec.key} exited with status {process.returncode} before listening on port {port} ($PORT)"
+                + output
+            )
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                output = await _recent_output(instance)
+                raise InstanceStartError(
+                    f"{spec.key} did not listen on port {port} ($PORT) within {spec.ready_timeout_s:g} s"
+                    + output
+                ) from None
+            await asyncio.sleep(LISTEN_PROBE_S)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return
+
+
+async def _recent_output(instance: ProcessInstance, lines: int = 20) -> str:
+    """The last lines the server printed, to explain why it did not start."""
+    logged = await instance.logs.take(0.2)
+    if not logged:
+        return ""
+    return "; its last output:\n" + "\n".join(line.text for line in logged[-lines:])
 
 
 async def _read_ready_port(process: asyncio.subprocess.Process) -> int:
