@@ -29,12 +29,13 @@ from emulator.reload import ProjectWatcher
 from emulator.servers import BindError, ServerGroup, bind
 from emulator.store import Store
 from providers.aws_lambda.app import LambdaFront
+from providers.gcp.app import GcpFront
 from providers.openwhisk.app import OpenWhiskFront
 from providers.unimplemented import unknown_route_app
 
 log = logging.getLogger("emu.gateway")
 # Each cloud's front, built from the shared parts of the gateway.
-FRONTS: list[Callable[[FrontContext], Front]] = [OpenWhiskFront, LambdaFront]
+FRONTS: list[Callable[[FrontContext], Front]] = [OpenWhiskFront, LambdaFront, GcpFront]
 PORT_OPTIONS = {
     "openwhisk": "--openwhisk-port",
     "lambda": "--lambda-port",
@@ -105,7 +106,6 @@ class Gateway:
             pool.start(set().union(*(front.families() for front in self.fronts)))
             apps: dict[str, ASGIApp] = {
                 "azure": unknown_route_app("azure"),
-                "gcp": unknown_route_app("gcp"),
                 "admin": Admin(
                     AdminContext(
                         lambda: self._ready,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -15,10 +15,6 @@ async def _azure(request: Request) -> Response:
     return Response(status_code=404)
 
 
-async def _gcp(request: Request) -> Response:
-    return PlainTextResponse("Not Found", status_code=404)
-
-
 def unknown_route_app(provider: str) -> Starlette:
-    handler = {"azure": _azure, "gcp": _gcp}[provider]
+    handler = {"azure": _azure}[provider]
     return Starlette(routes=[Route("/{path:path}", handler, methods=METHODS)])

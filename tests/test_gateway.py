@@ -33,7 +33,7 @@ def test_health_and_every_provider_port_answer(emu_factory) -> None:  # type: ig
     lambda_reply = httpx.get(emu.urls["lambda"] + "/2015-03-31/functions/")
     assert lambda_reply.status_code == 200
     assert httpx.get(emu.urls["azure"] + "/api/HttpExample").status_code == 404
-    assert httpx.get(emu.urls["gcp"] + "/hello_http").status_code == 404
+    assert httpx.get(emu.urls["gcp"] + "/no_such_function").status_code == 404
     assert "/guest/demo/hello " in emu.console()  # the start-up table
 
 

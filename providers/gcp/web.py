@@ -1,0 +1,101 @@
+"""The ASGI apps: Cloud Functions on the gcp port, one app per Cloud Run service URL."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from providers.gcp.forward import Forwarded
+
+if TYPE_CHECKING:
+    from providers.gcp.app import GcpFront
+
+# What https://REGION-PROJECT.cloudfunctions.net answers for a function that does not exist.
+NOT_FOUND_PAGE = b"""<html><head>
+<meta http-equiv="content-type" content="text/html;charset=utf-8">
+<title>404 Page not found</title>
+</head>
+<body text=#000000 bgcolor=#ffffff>
+<h1>Error: Page not found</h1>
+<h2>The requested URL was not found on this server.</h2>
+<h2></h2>
+</body></html>
+"""
+
+
+class FunctionsApp:
+    """`/NAME` and `/NAME/rest?query`: the function NAME sees `/rest?query`, as on cloudfunctions.net."""
+
+    def __init__(self, front: GcpFront) -> None:
+        self.front = front
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        raw_path = raw_path.split(b"?", 1)[0]
+        name, _, rest = raw_path.lstrip(b"/").partition(b"/")
+        function = self.front.functions_by_name.get(name.decode("latin-1"))
+        if function is None:
+            await _send(send, 404, NOT_FOUND_PAGE, b"text/html; charset=UTF-8")
+            return
+        workload = await self.front.prepare(function)
+        if workload is None:
+            message = f"Function '{function.declared.name}' cannot run: {function.problem}\n"
+            await _send(send, 500, message.encode(), b"text/plain; charset=utf-8")
+            return
+        path = "/" + rest.decode("latin-1")
+        call = await self.front.forwarder.forward(
+            scope,
+            receive,
+            send,
+            workload,
+            path,
+            function.declared.timeout_s,
+            replace_on_timeout=True,
+            extra_headers=[(b"Function-Execution-Id", _execution_id().encode())],
+        )
+        self.front.record("gcp", "functions", function.declared.name, call, _request(scope, path))
+
+
+class ServiceApp:
+    """A Cloud Run service's own URL: every request goes to the service as it came."""
+
+    def __init__(self, front: GcpFront, name: str) -> None:
+        self.front = front
+        self.name = name
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        service = self.front.services_by_name.get(self.name)
+        if service is None:
+            await _send(send, 404, NOT_FOUND_PAGE, b"text/html; charset=UTF-8")
+            return
+        workload = service.workload(self.front.settings.max_queued_per_function)
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.split(b"?", 1)[0].decode("latin-1") or "/"
+        call: Forwarded = await self.front.forwarder.forward(
+            scope, receive, send, workload, path, service.declared.timeout_s, replace_on_timeout=False
+        )
+        self.front.record("cloudrun", "services", self.name, call, _request(scope, path))
+
+
+def _request(scope: dict[str, Any], path: str) -> dict[str, Any]:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return {"method": scope["method"], "path": path + (f"?{query}" if query else "")}
+
+
+def _execution_id() -> str:
+    return secrets.token_urlsafe(9)
+
+
+async def _send(send: Any, status: int, body: bytes, content_type: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
