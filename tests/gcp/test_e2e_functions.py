@@ -237,9 +237,24 @@ def test_node_uncaught_exception_answers_the_pending_request(gcp: httpx.Client) 
 def test_an_instance_that_exits_is_replaced(gcp: httpx.Client) -> None:
     before = gcp.get("/node_echo").json()["pid"]
     assert gcp.get("/node_echo?exit=1").text == "bye"
+    _wait_until_gone(before)  # it exits just after answering; a call before then would still reach it
     after = gcp.get("/node_echo")
     assert after.status_code == 200, after.text
     assert after.json()["pid"] != before
+
+
+def _wait_until_gone(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and "zombie" not in _process_state(pid):
+        assert time.monotonic() < deadline, f"process {pid} did not exit"
+        time.sleep(0.01)
+
+
+def _process_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"
 
 
 def _wait_for(path: Path) -> dict[str, object]:
