@@ -91,6 +91,12 @@ def main() -> None:
     envvar="EMU_PREWARM",
     help="Started, uninitialised instances kept ready per runtime, so a cold start is only /init.",
 )
+@click.option(
+    "--azure-enable-auth",
+    is_flag=True,
+    envvar="EMU_AZURE_ENABLE_AUTH",
+    help="Enforce Azure functions' authLevel with function keys (like func start --enableAuth).",
+)
 @click.option("--verbose", "-v", is_flag=True, envvar="EMU_VERBOSE", help="Log what the gateway does.")
 @click.option(
     "--log-format",
@@ -115,6 +121,7 @@ def up(
     max_instances: int,
     max_queue: int,
     prewarm: int,
+    azure_enable_auth: bool,
     verbose: bool,
     log_format: str,
 ) -> None:
@@ -140,6 +147,7 @@ def up(
         max_queued_per_function=max_queue,
         prewarm_per_family=prewarm,
         log_format=log_format,
+        azure_enable_auth=azure_enable_auth,
     )
     try:
         serve(settings)

@@ -32,6 +32,8 @@ class Settings:
     max_queued_per_function: int = 64
     # What the console prints: "text" for people, "json" (one object per line) for machines.
     log_format: str = "text"
+    # Azure: check function keys as `func start --enableAuth` does (Core Tools checks none).
+    azure_enable_auth: bool = False
 
     def ports(self) -> dict[str, int]:
         return {

@@ -29,13 +29,13 @@ from emulator.reload import ProjectWatcher
 from emulator.servers import BindError, ServerGroup, bind
 from emulator.store import Store
 from providers.aws_lambda.app import LambdaFront
+from providers.azure.app import AzureFront
 from providers.gcp.app import GcpFront
 from providers.openwhisk.app import OpenWhiskFront
-from providers.unimplemented import unknown_route_app
 
 log = logging.getLogger("emu.gateway")
 # Each cloud's front, built from the shared parts of the gateway.
-FRONTS: list[Callable[[FrontContext], Front]] = [OpenWhiskFront, LambdaFront, GcpFront]
+FRONTS: list[Callable[[FrontContext], Front]] = [OpenWhiskFront, LambdaFront, AzureFront, GcpFront]
 PORT_OPTIONS = {
     "openwhisk": "--openwhisk-port",
     "lambda": "--lambda-port",
@@ -105,7 +105,6 @@ class Gateway:
                     watcher.start()
             pool.start(set().union(*(front.families() for front in self.fronts)))
             apps: dict[str, ASGIApp] = {
-                "azure": unknown_route_app("azure"),
                 "admin": Admin(
                     AdminContext(
                         lambda: self._ready,

@@ -59,7 +59,12 @@ Headers = tuple[tuple[str, str], ...]
 Reply = tuple[int, bytes, Headers]
 NO_HEADERS: Headers = ()
 PROXY_DIR = os.path.dirname(os.path.abspath(__file__))
-ADAPTERS = {"lambda": "lambda_adapter", "lambda-custom": "runtime_api"}
+ADAPTERS = {
+    "lambda": "lambda_adapter",
+    "lambda-custom": "runtime_api",
+    "azure": "azure_adapter",
+    "azure-custom-handler": "azure_custom_handler",
+}
 
 
 def encode(payload: object) -> bytes:
