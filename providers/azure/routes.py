@@ -330,8 +330,10 @@ def make_constraint(name: str, argument: str | None, template: str) -> Callable[
         low, high = _integers(argument, len(bounds), name, template) * (2 if len(bounds) == 1 else 1)
         return lambda value: low <= len(value) <= high
     if kind == "regex":
+        # Route delimiters are doubled inside a template: `\\d{{3}}` is the regex `\\d{3}`.
+        pattern = (argument or "").replace("{{", "{").replace("}}", "}").replace("[[", "[").replace("]]", "]")
         try:
-            compiled = re.compile(argument or "", re.IGNORECASE)
+            compiled = re.compile(pattern, re.IGNORECASE)
         except re.error as error:
             raise RouteError(f"{template}: invalid regex constraint: {error}") from None
         # ASP.NET's regex constraint is a search, not a full match: anchors are up to the author.

@@ -105,6 +105,7 @@ function hasCode(message) {
 
 /** Another calling convention (only 'lambda' here); its module is loaded on demand. */
 async function initAdapter(message, main) {
+  if (message.adapter === 'azure') return initAzure(message);
   if (message.adapter !== 'lambda') return refuse(`Unsupported adapter '${message.adapter}'.`);
   const lambda = require('./lambda_adapter.js');
   exportInitEnv(message.env);
@@ -116,6 +117,14 @@ async function initAdapter(message, main) {
     return rawReply(502, JSON.stringify({ errorType: 'Runtime.Unknown', errorMessage: error.message }));
   }
   const started = await lambda.start(main, folder, () => openConnections);
+  state.adapter = started.adapter;
+  return started.reply;
+}
+
+/** Azure Functions' Node.js programming model (azure_adapter.js): one instance per function app. */
+async function initAzure(message) {
+  exportInitEnv(message.env);
+  const started = require('./azure_adapter.js').start(message, codeFolder(message, 'index.js'));
   state.adapter = started.adapter;
   return started.reply;
 }
