@@ -33,9 +33,11 @@ class AzureFront:
         self.settings = context.settings
         self.store = context.store
         self.base_url = context.settings.base_url("azure")
-        self.service = AzureService(
-            context.store, context.invoker, context.events, getattr(context, "deps", None)
-        )
+        self.service = AzureService(context.store, context.invoker, context.events, context.deps)
+        self.deps = context.deps
+        # The dependency folders each v2 app was last indexed with (its requirements.txt, installed).
+        self.indexed_with: dict[str, list[Path]] = {}
+        self.project: Path | None = None
         self.pool = context.invoker.pool
         self.indexer = Indexer()
         self.keys = Keys(context.settings.state_dir / "azure") if context.settings.azure_enable_auth else None
@@ -49,6 +51,7 @@ class AzureFront:
     # -- project ---------------------------------------------------------------------------------
 
     def load_project(self, root: Path) -> list[str]:
+        self.project = root
         problems: list[str] = []
         loaded: dict[str, FunctionApp] = {}
         for host_json in find_files(root, ["host.json"]):
@@ -63,8 +66,11 @@ class AzureFront:
                 if previous is not None:
                     loaded[str(folder)] = previous  # keep serving the last good version
                 continue
-            if app.model == "v2":
-                self.indexer.index(app, self._known_dependencies(app))
+            # An app whose requirements are not installed yet is indexed once they are (at start).
+            if app.model == "v2" and (
+                str(folder) in self.indexed_with or not (folder / "requirements.txt").exists()
+            ):
+                self.indexer.index(app, self.indexed_with.get(str(folder), []))
             loaded[str(folder)] = app
             problems += app.problems
         problems += self._check_names(loaded)
@@ -78,13 +84,28 @@ class AzureFront:
             key=lambda item: precedence(item[0], item[1]),
         )
         problems += self._schedule_timers()
+        if self.timers.running:
+            self.background.spawn(self._install_dependencies())
         return problems
 
-    def _known_dependencies(self, app: FunctionApp) -> list[Path]:
-        deps = self.service.deps
-        if deps is None or not hasattr(deps, "known"):
-            return []
-        return list(deps.known(app.root, "python") or [])
+    async def _install_dependencies(self) -> bool:
+        """Install v2 apps' requirements (the import of function_app.py needs them) and index again.
+
+        Indexing runs at load, which cannot wait for pip; so an app is indexed first with what is
+        installed already, and again once its requirements are in. True when anything changed.
+        """
+        changed = False
+        for root, app in list(self.apps_by_root.items()):
+            if app.model != "v2":
+                continue
+            folders = await self.deps.ensure(app.root, "python")
+            if root not in self.indexed_with or folders != self.indexed_with[root]:
+                self.indexed_with[root] = folders
+                changed = True
+        if changed and self.project is not None:
+            for problem in self.load_project(self.project):
+                log.warning("%s", problem)
+        return changed
 
     def _check_names(self, loaded: dict[str, FunctionApp]) -> list[str]:
         """One host serves one app's names: a second app with the same function name is left out."""
@@ -206,6 +227,7 @@ class AzureFront:
         return {"azure": self.host}
 
     async def start(self) -> None:
+        await self._install_dependencies()
         self.timers.start()
         for invocation_id, request in self.store.pending(PROVIDER):
             self.background.spawn(self._run_pending(invocation_id, request))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
 from emulator.model import FunctionSpec, Outcome
@@ -48,11 +49,11 @@ class Result:
 
 
 class AzureService:
-    def __init__(self, store: Store, invoker: Invoker, events: Events, deps: Any = None) -> None:
+    def __init__(self, store: Store, invoker: Invoker, events: Events, deps: DependencyCache) -> None:
         self.store = store
         self.invoker = invoker
         self.events = events
-        self.deps = deps  # emulator.deps.DependencyCache when the gateway has one
+        self.deps = deps
 
     def spec(self, app: FunctionApp, dependencies: list[Path] | None = None) -> FunctionSpec:
         custom = app.model == "custom"
@@ -92,7 +93,7 @@ class AzureService:
     async def _spec(self, app: FunctionApp) -> FunctionSpec:
         family = FAMILIES.get(app.worker_runtime, "python")
         folders: list[Path] = []
-        if self.deps is not None and app.model != "custom":
+        if app.model != "custom":
             folders = await self.deps.ensure(app.root, family)
         return self.spec(app, folders)
 

@@ -39,6 +39,10 @@ class Timers:
         self._running = False
         self._wanted: dict[tuple[str, str], tuple[str, Schedule, bool]] = {}
 
+    @property
+    def running(self) -> bool:
+        return self._running
+
     def start(self) -> None:
         self._running = True
         self._apply(self._wanted)
