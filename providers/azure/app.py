@@ -23,6 +23,7 @@ from providers.azure.service import FAMILIES, PROVIDER, AzureService
 from providers.azure.timers import Timers, timer_data
 
 log = logging.getLogger("emu.azure")
+INDEXED = ("v2", "v4")  # models whose functions are declared in code
 RUNTIME_NAMES = {"v1": "", "v2": " (v2)", "v4": " (v4)", "custom": ""}
 
 
@@ -67,9 +68,8 @@ class AzureFront:
                     loaded[str(folder)] = previous  # keep serving the last good version
                 continue
             # An app whose requirements are not installed yet is indexed once they are (at start).
-            if app.model == "v2" and (
-                str(folder) in self.indexed_with or not (folder / "requirements.txt").exists()
-            ):
+            manifest = folder / ("requirements.txt" if app.model == "v2" else "package.json")
+            if app.model in INDEXED and (str(folder) in self.indexed_with or not manifest.exists()):
                 self.indexer.index(app, self.indexed_with.get(str(folder), []))
             loaded[str(folder)] = app
             problems += app.problems
@@ -89,16 +89,16 @@ class AzureFront:
         return problems
 
     async def _install_dependencies(self) -> bool:
-        """Install v2 apps' requirements (the import of function_app.py needs them) and index again.
+        """Install v2/v4 apps' dependencies (importing their code needs them) and index them again.
 
         Indexing runs at load, which cannot wait for pip; so an app is indexed first with what is
         installed already, and again once its requirements are in. True when anything changed.
         """
         changed = False
         for root, app in list(self.apps_by_root.items()):
-            if app.model != "v2":
+            if app.model not in INDEXED:
                 continue
-            folders = await self.deps.ensure(app.root, "python")
+            folders = await self.deps.ensure(app.root, FAMILIES[app.worker_runtime])
             if root not in self.indexed_with or folders != self.indexed_with[root]:
                 self.indexed_with[root] = folders
                 changed = True

@@ -1,8 +1,9 @@
-"""Worker indexing: the functions a Python v2 `function_app.py` declares with its decorators.
+"""Worker indexing: the functions a Python v2 `function_app.py` or a Node.js v4 app declares in code.
 
-The indexer (`emulator/runtime/python/azure_index.py`) runs in its own Python process, with the
-app's dependency folders on its path, and prints each function's `function.json`. Results are
-kept per app revision, so a reload that changed nothing in an app does not index it again.
+The indexers (`emulator/runtime/python/azure_index.py`, `emulator/runtime/node/azure_index.js`)
+run in their own process, with the app's dependency folders on their module path, and print each
+function's bindings. Results are kept per app revision, so a reload that changed nothing in an
+app does not index it again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 
 from providers.azure.functionapp import AppError, AzureFunction, FunctionApp, add_function, check_function
 
-INDEXER = Path(__file__).resolve().parents[2] / "emulator" / "runtime" / "python" / "azure_index.py"
+RUNTIME = Path(__file__).resolve().parents[2] / "emulator" / "runtime"
+PYTHON_INDEXER = RUNTIME / "python" / "azure_index.py"
+NODE_INDEXER = RUNTIME / "node" / "azure_index.js"
 INDEX_TIMEOUT_S = 60.0
 
 
@@ -32,7 +35,8 @@ class Indexer:
             self._cache[key] = run_indexer(app, dependencies)
         found = self._cache[key]
         if isinstance(found, str):
-            app.problems.append(f"{app.root / 'function_app.py'}: {found}")
+            source = "function_app.py" if app.model == "v2" else "package.json"
+            app.problems.append(f"{app.root / source}: {found}")
             return
         for item in found:
             try:
@@ -42,11 +46,17 @@ class Indexer:
 
 
 def run_indexer(app: FunctionApp, dependencies: list[Path]) -> list[dict[str, Any]] | str:
-    paths = [str(path) for path in dependencies]
-    env = {**os.environ, **app.settings, "PYTHONPATH": os.pathsep.join(paths), "PYTHONDONTWRITEBYTECODE": "1"}
+    paths = os.pathsep.join(str(path) for path in dependencies)
+    env = {**os.environ, **app.settings}
+    if app.model == "v4":
+        command = ["node", str(NODE_INDEXER), str(app.root)]
+        env["NODE_PATH"] = paths
+    else:
+        command = [sys.executable, str(PYTHON_INDEXER), str(app.root)]
+        env.update(PYTHONPATH=paths, PYTHONDONTWRITEBYTECODE="1")
     try:
         completed = subprocess.run(
-            [sys.executable, str(INDEXER), str(app.root)],
+            command,
             capture_output=True,
             text=True,
             timeout=INDEX_TIMEOUT_S,
@@ -55,6 +65,8 @@ def run_indexer(app: FunctionApp, dependencies: list[Path]) -> list[dict[str, An
         )
     except subprocess.TimeoutExpired:
         return f"indexing took longer than {INDEX_TIMEOUT_S:.0f} s"
+    except OSError as error:
+        return f"could not run the indexer: {error}"
     lines = completed.stdout.strip().splitlines()
     try:
         answer = json.loads(lines[-1]) if lines else {}
@@ -75,7 +87,7 @@ def indexed_function(app: FunctionApp, item: dict[str, Any]) -> AzureFunction:
         script_file=config.get("scriptFile"),
         disabled=False,
     )
-    check_function(function, app.root / "function_app.py")
+    check_function(function, app.root / ("function_app.py" if app.model == "v2" else "package.json"))
     return function
 
 

@@ -57,3 +57,27 @@ def test_node_v3(tmp_path: Path, emu_factory: Any) -> None:
     assert (reply.status_code, reply.text, reply.headers["x-done"]) == (202, "later", "yes")
     reply = httpx.get(f"{base}/api/Throws")
     assert (reply.status_code, reply.content) == (500, b"")
+
+
+def test_node_v4_with_the_real_library(tmp_path: Path, emu_factory: Any) -> None:
+    """`@azure/functions` 4 from the app's package.json, its handlers found by indexing the code."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is needed to install @azure/functions")
+    project = tmp_path / "project"
+    copy_sample("node-v4", project)
+    emu = emu_factory(project, "--no-reload")
+    base = emu.urls["azure"]
+    assert "HelloV4: [GET,POST]" in emu.console()
+    assert "CleanupV4: timerTrigger" in emu.console()
+    reply = httpx.get(f"{base}/api/v4/hello/Ann")
+    assert (reply.status_code, reply.text) == (200, "Hello, Ann!")
+    assert reply.headers["content-type"] == "text/plain;charset=UTF-8"
+    assert httpx.post(f"{base}/api/v4/hello", content="Bo").text == "Hello, Bo!"
+    reply = httpx.put(f"{base}/api/v4/orders/5", json={"qty": 2})
+    assert reply.status_code == 201
+    assert reply.headers["content-type"] == "application/json"
+    body = reply.json()
+    assert (body["id"], body["qty"]) == (5, 2)
+    assert httpx.put(f"{base}/api/v4/orders/x", json={}).status_code == 404
+    assert httpx.get(f"{base}/api/v4/orders/5").status_code == 404
+    assert httpx.post(f"{base}/admin/functions/CleanupV4", json={"input": ""}).status_code == 202

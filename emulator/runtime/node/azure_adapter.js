@@ -26,8 +26,108 @@ function lower(value) {
 function start(message, folder) {
   const settings = message.azure || {};
   process.chdir(folder);
+  if (settings.model === 'v4') {
+    try {
+      return { reply: reply(200, { ok: true }), adapter: new WorkerV4(folder) };
+    } catch (error) {
+      console.error(error && error.stack ? error.stack : error);
+      return { reply: reply(502, { error: { type: 'Error', message: String(error && error.message) } }) };
+    }
+  }
   const worker = new Worker(folder, settings.functions || {});
   return { reply: reply(200, { ok: true }), adapter: worker };
+}
+
+/** The v4 model: `@azure/functions` registers handlers; its programming model runs them. */
+class WorkerV4 {
+  constructor(root) {
+    const core = require('./azure_core.js');
+    this.functions = {};
+    for (const entry of core.loadApp(root)) this.functions[entry.metadata.name] = entry;
+    this.registry = core.registry;
+  }
+
+  async run(body) {
+    const value = body.value || {};
+    const entry = this.functions[String(value.function || '')];
+    if (!entry) return reply(404, { error: { type: 'Error', message: `no function ${value.function}` } });
+    try {
+      const coreCtx = coreContext(entry.metadata, value);
+      const model = this.registry.model.getInvocationModel(coreCtx);
+      const { context, inputs } = await model.getArguments();
+      const result = await model.invokeFunction(context, inputs, entry.callback);
+      coreCtx.state = 'invocationResponse';
+      const response = await model.getResponse(context, result);
+      return reply(200, v4Outcome(entry.metadata, response));
+    } catch (error) {
+      console.error(`Result: Failure\nException: ${error && error.stack ? error.stack : util.inspect(error)}`);
+      return reply(200, { error: { type: (error && error.name) || 'Error', message: String(error && error.message ? error.message : error) } });
+    }
+  }
+
+  close() {}
+}
+
+/** The worker's CoreInvocationContext: the invocation request as RPC typed data. */
+function coreContext(metadata, value) {
+  const trigger = value.trigger || {};
+  const inputData = [];
+  for (const [name, binding] of Object.entries(metadata.bindings || {})) {
+    if (lower(binding.direction) !== 'in') continue;
+    const type = lower(binding.type);
+    let data;
+    if (type === 'httptrigger' && trigger.kind === 'http') {
+      data = {
+        http: {
+          method: trigger.method,
+          url: trigger.url,
+          headers: trigger.headers || {},
+          query: trigger.query || {},
+          params: Object.fromEntries(Object.entries(trigger.params || {}).filter(([, item]) => item !== null)),
+          body: { bytes: Buffer.from(trigger.body || '', 'base64') },
+          identities: [],
+          cookies: [],
+        },
+      };
+    } else if (type === 'timertrigger') {
+      data = { json: JSON.stringify(trigger.data || {}) };
+    } else if (type.endsWith('trigger')) {
+      data = typeof trigger.data === 'string' ? { string: trigger.data } : { json: JSON.stringify(trigger.data) };
+    }
+    if (data !== undefined) inputData.push({ name, data });
+  }
+  return {
+    invocationId: value.invocationId,
+    request: { invocationId: value.invocationId, functionId: metadata.name, inputData, triggerMetadata: {}, retryContext: null, traceContext: {} },
+    metadata,
+    state: 'invocation',
+    log(level, category, message) {
+      const stream = level === 'error' || level === 'critical' ? process.stderr : process.stdout;
+      if (category === 'user' || level !== 'debug') stream.write(`${message}\n`);
+    },
+  };
+}
+
+function fromTyped(data) {
+  if (!data) return Buffer.alloc(0);
+  if (data.bytes !== undefined) return Buffer.from(data.bytes);
+  if (data.string !== undefined) return Buffer.from(data.string);
+  if (data.json !== undefined) return Buffer.from(data.json);
+  if (data.int !== undefined || data.double !== undefined) return Buffer.from(String(data.int ?? data.double));
+  return Buffer.alloc(0);
+}
+
+function v4Outcome(metadata, response) {
+  for (const [name, binding] of Object.entries(metadata.bindings || {})) {
+    if (lower(binding.direction) !== 'out' || lower(binding.type) !== 'http') continue;
+    const typed = name === '$return' ? response.returnValue : (response.outputData.find((item) => item.name === name) || {}).data;
+    const http = typed && typed.http;
+    if (!http) return { http: { status: 200, headers: [], body: '' } };
+    const headers = Object.entries(http.headers || {}).map(([key, item]) => [key, String(item)]);
+    for (const cookie of http.cookies || []) headers.push(['Set-Cookie', `${cookie.name}=${cookie.value}`]);
+    return { http: { status: Number(http.statusCode || 200), headers, body: fromTyped(http.body).toString('base64') } };
+  }
+  return { result: null };
 }
 
 class Worker {
