@@ -32,7 +32,8 @@ def test_health_and_every_provider_port_answer(emu_factory) -> None:  # type: ig
     assert httpx.get(emu.urls["admin"] + "/_emu/health").status_code == 200
     lambda_reply = httpx.get(emu.urls["lambda"] + "/2015-03-31/functions/")
     assert lambda_reply.status_code == 200
-    assert httpx.get(emu.urls["azure"] + "/api/HttpExample").status_code == 404
+    assert httpx.get(emu.urls["azure"] + "/api/HttpExample?name=Ada").text.startswith("Hello, Ada.")
+    assert httpx.get(emu.urls["azure"] + "/api/no-such-function").status_code == 404
     assert httpx.get(emu.urls["gcp"] + "/no_such_function").status_code == 404
     assert "/guest/demo/hello " in emu.console()  # the start-up table
 

@@ -13,7 +13,7 @@ from emulator.discovery import find_files
 from emulator.fronts import FrontContext
 from emulator.invoker import now_ms
 from emulator.tasks import BackgroundTasks
-from providers.azure.functionapp import AppError, AzureFunction, FunctionApp, load_app
+from providers.azure.functionapp import AppError, AzureFunction, FunctionApp, apply_host_settings, load_app
 from providers.azure.http import HostApp
 from providers.azure.indexing import Indexer
 from providers.azure.keys import Keys
@@ -71,6 +71,7 @@ class AzureFront:
             manifest = folder / ("requirements.txt" if app.model == "v2" else "package.json")
             if app.model in INDEXED and (str(folder) in self.indexed_with or not manifest.exists()):
                 self.indexer.index(app, self.indexed_with.get(str(folder), []))
+            apply_host_settings(app)
             loaded[str(folder)] = app
             problems += app.problems
         problems += self._check_names(loaded)

@@ -235,6 +235,16 @@ def add_function(app: FunctionApp, function: AzureFunction) -> None:
     app.functions[function.name] = function
 
 
+def apply_host_settings(app: FunctionApp) -> None:
+    """host.json's `functions` (load only these) and `AzureWebJobs.<name>.Disabled` settings."""
+    only = app.host.get("functions")
+    if isinstance(only, list):
+        wanted = {str(name).lower() for name in only}
+        app.functions = {name: f for name, f in app.functions.items() if name.lower() in wanted}
+    for function in app.functions.values():
+        function.disabled = function.disabled or is_disabled_by_setting(app, function.name)
+
+
 def revision(root: Path) -> str:
     """Changes whenever a file of the app changes: the host restarts its worker on such a change."""
     digest = hashlib.sha256()

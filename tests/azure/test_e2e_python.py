@@ -159,3 +159,23 @@ def test_a_broken_app_is_reported_and_others_still_serve(tmp_path: Path, emu_fac
     running = emu_factory(tmp_path)  # type: ignore[operator]
     assert "the 'version' must be \"2.0\"" in running.console()
     assert httpx.get(running.urls["azure"] + "/api/Ok").text == "ok"
+
+
+def test_host_json_functions_list_and_disabled_setting(tmp_path: Path, emu_factory: object) -> None:
+    write_app(
+        tmp_path / "app",
+        {
+            "host.json": {"version": "2.0", "functions": ["One", "Two"]},
+            "local.settings.json": settings("python", **{"AzureWebJobs.Two.Disabled": "true"}),
+            **{f"{name}/function.json": http_function() for name in ("One", "Two", "Three")},
+            **{
+                f"{name}/__init__.py": f"def main(req):\n    return '{name}'\n"
+                for name in ("One", "Two", "Three")
+            },
+        },
+    )
+    running = emu_factory(tmp_path)  # type: ignore[operator]
+    base = running.urls["azure"]
+    assert httpx.get(f"{base}/api/One").text == "One"
+    assert httpx.get(f"{base}/api/Two").status_code == 404  # disabled
+    assert httpx.get(f"{base}/api/Three").status_code == 404  # not in host.json's list
