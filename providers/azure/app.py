@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ from starlette.types import ASGIApp
 
 from emulator.discovery import find_files
 from emulator.fronts import FrontContext
-from emulator.invoker import now_ms
 from emulator.tasks import BackgroundTasks
 from providers.azure.functionapp import AppError, AzureFunction, FunctionApp, apply_host_settings, load_app
 from providers.azure.http import HostApp
@@ -243,7 +243,7 @@ class AzureFront:
 
     def accept(self, name: str, trigger: dict[str, Any]) -> None:
         """Store an admin-API invocation before answering 202, then run it in the background."""
-        invocation_id = f"admin-{now_ms()}-{id(trigger)}"
+        invocation_id = f"admin-{uuid.uuid4()}"
         request = {"function": name, "trigger": trigger}
         self.store.add_pending(invocation_id, PROVIDER, request)
         self.background.spawn(self._run_pending(invocation_id, request))

@@ -114,13 +114,8 @@ class AzureService:
             outcome = await self.invoker.invoke(spec, payload, {}, received)
         except Throttled:
             raise Throttle() from None
-        result = self._result(
-            app,
-            function,
-            outcome,
-            invocation_id,
-            forwarded=app.model == "custom" and call and forwarding(app, function),
-        )
+        forwarded = app.model == "custom" and call is not None and forwarding(app, function)
+        result = self._result(app, function, outcome, invocation_id, forwarded=forwarded)
         self._record(app, function, outcome, result)
         return result
 
@@ -148,7 +143,7 @@ class AzureService:
         outcome: Outcome,
         invocation_id: str,
         *,
-        forwarded: Any,
+        forwarded: bool,
     ) -> Result:
         logs = [line.text for line in outcome.logs]
         result = Result(invocation_id, ok=False, logs=logs, timed_out=outcome.timed_out)
@@ -172,7 +167,7 @@ class AzureService:
             logs.append(f"Executed 'Functions.{function.name}' (Failed, Id={invocation_id}): {reason}")
             return result
         if app.model == "custom":
-            return self._handler_result(function, body, result, forwarded=bool(forwarded))
+            return self._handler_result(function, body, result, forwarded=forwarded)
         http = body.get("http")
         if isinstance(http, dict):
             result.http = HttpResult(
