@@ -211,3 +211,25 @@ def test_handler_failure_is_a_500(tmp_path: Path) -> None:
         assert (reply.status_code, reply.content) == (500, b"")
     finally:
         emu.stop()
+
+
+def test_a_handler_that_exits_is_started_again(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    app = copy_sample("custom-handler", project)
+    (app / "handler.js").write_text(
+        "require('http').createServer((q, s) => {\n"
+        "  if (q.url === '/Report') process.exit(3);\n"
+        "  s.writeHead(200, {'Content-Type': 'application/json'});\n"
+        "  s.end(JSON.stringify({Outputs: {res: {statusCode: 200, body: String(process.pid)}}}));\n"
+        "}).listen(Number(process.env.FUNCTIONS_CUSTOMHANDLER_PORT), '127.0.0.1');\n"
+    )
+    emu = start_emu(project, tmp_path / "state", "--no-reload")
+    try:
+        base = emu.urls["azure"]
+        first = httpx.get(base + "/api/echo").text
+        assert httpx.post(base + "/api/Report").status_code == 500
+        after = httpx.get(base + "/api/echo")
+        assert after.status_code == 200
+        assert after.text != first
+    finally:
+        emu.stop()

@@ -161,7 +161,9 @@ class CustomHandler:
             data = response.read()
         except (OSError, http.client.HTTPException) as error:
             print(f"The custom handler request failed: {error}", file=sys.stderr)
-            return 200, encode({"error": f"the custom handler request failed: {error}"}), ()
+            # A handler that exited is restarted by the host: a 502 makes the pool replace this instance.
+            status = 502 if self.process is not None and self.process.poll() is not None else 200
+            return status, encode({"error": f"the custom handler request failed: {error}"}), ()
         finally:
             connection.close()
         answer = {
