@@ -55,6 +55,11 @@ def pool_key(item: dict[str, Any]) -> str:
     return str(item.get("key") or f"{item['provider']}:{str(item['name']).lstrip('/')}")
 
 
+def front_of(item: dict[str, Any]) -> str:
+    """The front serving a listed function: its `front` (Cloud Run services are the gcp front's), else its provider."""
+    return str(item.get("front") or item["provider"])
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
@@ -102,12 +107,12 @@ class Admin:
         listing = []
         for item in self.context.functions():
             item = dict(item)
-            if item.get("provider") in fronts:
+            if front_of(item) in fronts:
                 key = pool_key(item)
                 running, queued = pool.load(key)
-                item.update(
-                    invocable=True, instances=running + pool.warm(key), running=running, queued=queued
-                )
+                counts = {"instances": running + pool.warm(key), "running": running, "queued": queued}
+                # A front with a pool of its own (Cloud Functions, Cloud Run) gives its counts itself.
+                item = {**counts, **item, "invocable": True}
             listing.append(item)
         return listing
 
@@ -196,16 +201,15 @@ class Admin:
     def _resolve(self, provider: str | None, name: str) -> tuple[Front, str] | str:
         """The front and listed name of the function `name` means, or why there is none."""
         fronts = {front.name: front for front in self.context.fronts()}
+        listed = [item for item in self.context.functions() if front_of(item) in fronts]
         if provider is None:
             head, _, rest = name.partition("/")
-            if head in fronts and rest:
+            if head in {item["provider"] for item in listed} and rest:
                 provider, name = head, rest
         candidates = [
             item
-            for item in self.context.functions()
-            if item.get("provider") in fronts
-            and (provider is None or item["provider"] == provider)
-            and matches(name, item)
+            for item in listed
+            if (provider is None or item["provider"] == provider) and matches(name, item)
         ]
         exact = [item for item in candidates if str(item["name"]).lstrip("/") == name.lstrip("/")]
         chosen = exact or candidates
@@ -216,7 +220,9 @@ class Admin:
             names = ", ".join(f"{item['provider']}/{str(item['name']).lstrip('/')}" for item in chosen)
             return f"{name}{where} is ambiguous: {names}"
         item = chosen[0]
-        front = fronts[item["provider"]]
+        front = fronts[front_of(item)]
         if not callable(getattr(front, "invoke", None)):
             return f"emu cannot invoke {item['provider']} functions from here yet"
-        return front, str(item["name"])
+        # A front that lists two kinds of things under one name space (functions and services) says
+        # which one an item is in its `target`.
+        return front, str(item.get("target") or item["name"])

@@ -26,7 +26,8 @@ LOG_FORMATS = ("text", "json")
 def function_table(functions: list[dict[str, Any]]) -> str:
     if not functions:
         return "No functions found."
-    rows = [(f["provider"], f["name"], f["runtime"], f["url"]) for f in functions]
+    # A front's `label` is how its own tools print the function (Core Tools' `Name: [GET,POST]`).
+    rows = [(f["provider"], f.get("label") or f["name"], f["runtime"], f["url"]) for f in functions]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["Functions:", ""]
     for provider, name, runtime, url in rows:

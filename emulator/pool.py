@@ -288,6 +288,11 @@ class ServerPool:
         slots = self._slots.values() if key is None else [self._slots.get(key, _ServerSlot())]
         return sum(len(slot.servers) for slot in slots)
 
+    def load(self, key: str) -> tuple[int, int]:
+        """(requests in flight, requests waiting for room) for one workload."""
+        slot = self._slots.get(key)
+        return (sum(server.in_flight for server in slot.servers), slot.waiting) if slot else (0, 0)
+
     async def acquire(self, workload: ServerWorkload) -> ServerLease:
         """Room on a running instance, or a new one; `Throttled` when too many requests wait.
         `InstanceStartError` when the instance this request started failed to start."""

@@ -48,6 +48,42 @@ def _lambda(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _azure(doc: dict[str, Any]) -> dict[str, Any]:
+    """A host invocation record (`providers/azure/service.py`); logs are the function's own lines."""
+    status = doc.get("httpStatus")
+    return {
+        "function": doc.get("functionName"),
+        "id": doc.get("invocationId"),
+        "status": doc.get("status", "unknown"),
+        "cold": bool(doc.get("cold", False)),
+        "waitTime": doc.get("waitTime"),
+        "initTime": doc.get("initTime"),
+        "request": doc.get("request"),
+        # Records written before responses were kept have the HTTP status only.
+        "response": doc.get("response") if "response" in doc else ({"status": status} if status else None),
+        "logs": list(doc.get("logs") or []),
+    }
+
+
+def _gcp(doc: dict[str, Any]) -> dict[str, Any]:
+    """A forwarded request of a Cloud Function or Cloud Run service (`providers/gcp/app.py`)."""
+    response = doc.get("response") or {"status": doc.get("status")}
+    if doc.get("error") and "error" not in response:
+        response = {**response, "error": doc["error"]}
+    return {
+        # Both are stored under gcp; a service's record says it is Cloud Run's.
+        "provider": doc.get("provider") or "gcp",
+        "function": doc.get("name"),
+        "id": doc.get("id"),
+        "status": doc.get("outcome", "unknown"),
+        "cold": bool(doc.get("cold", False)),
+        "waitTime": doc.get("waitTime"),
+        "request": doc.get("request"),
+        "response": response,
+        "logs": list(doc.get("logs") or []),
+    }
+
+
 def _generic(doc: dict[str, Any]) -> dict[str, Any]:
     """Clouds without a reader of their own: the keys their records most likely share."""
     logs = doc.get("logs", doc.get("log", []))
@@ -64,7 +100,12 @@ def _generic(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-READERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"openwhisk": _openwhisk, "lambda": _lambda}
+READERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "openwhisk": _openwhisk,
+    "lambda": _lambda,
+    "azure": _azure,
+    "gcp": _gcp,
+}
 
 
 def normalise(provider: str, doc: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -10,21 +11,34 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from emulator import __version__
 from emulator.discovery import find_files
-from emulator.fronts import FrontContext
+from emulator.events import Invocation
+from emulator.fronts import FrontContext, capture_invocation
 from emulator.tasks import BackgroundTasks
 from providers.azure.functionapp import AppError, AzureFunction, FunctionApp, apply_host_settings, load_app
 from providers.azure.http import HostApp
 from providers.azure.indexing import Indexer
 from providers.azure.keys import Keys
 from providers.azure.ncrontab import ScheduleError, parse
+from providers.azure.requests import HttpCall
 from providers.azure.routes import RouteTemplate
-from providers.azure.service import FAMILIES, PROVIDER, AzureService
+from providers.azure.service import FAMILIES, PROVIDER, AzureService, Throttle
 from providers.azure.timers import Timers, timer_data
 
 log = logging.getLogger("emu.azure")
 INDEXED = ("v2", "v4")  # models whose functions are declared in code
 RUNTIME_NAMES = {"v1": "", "v2": " (v2)", "v4": " (v4)", "custom": ""}
+ALL_METHODS = ["GET", "POST", "DELETE", "HEAD", "PATCH", "PUT", "OPTIONS", "TRACE"]
+
+
+class InvokeError(Exception):
+    """Why `emu invoke` cannot run a function, with the status the admin API answers."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class AzureFront:
@@ -77,7 +91,7 @@ class AzureFront:
         problems += self._check_names(loaded)
         for root_key, app in self.apps_by_root.items():
             if root_key not in loaded or loaded[root_key].revision != app.revision:
-                self.pool.retire(f"azure:{app.root}")
+                self.pool.retire(self.service.pool_key(app))
         self.apps_by_root = loaded
         self._mirror_to_store(root)
         self.routes = sorted(
@@ -192,7 +206,8 @@ class AzureFront:
         return {FAMILIES.get(app.worker_runtime, "python") for app in self.apps_by_root.values()}
 
     def functions(self) -> list[dict[str, Any]]:
-        """Core Tools' list: `Name: [GET,POST] http://...` for HTTP functions, `Name: timerTrigger` for others."""
+        """Every function by its name; `label` is Core Tools' line for the console's table:
+        `Name: [GET,POST]` for HTTP functions, `Name: timerTrigger` for others."""
         listing = []
         for app in self.apps_by_root.values():
             runtime = f"{app.worker_runtime}{RUNTIME_NAMES.get(app.model, '')}"
@@ -203,26 +218,57 @@ class AzureFront:
                     "runtime": runtime,
                     "source": str(app.root),
                     "trigger": function.trigger_type,
+                    "key": self.service.pool_key(app),  # one worker serves the whole app
                 }
                 if function.is_http:
-                    methods = function.methods or [
-                        "GET",
-                        "POST",
-                        "DELETE",
-                        "HEAD",
-                        "PATCH",
-                        "PUT",
-                        "OPTIONS",
-                        "TRACE",
-                    ]
+                    methods = function.methods or ALL_METHODS
                     item["methods"] = methods
-                    item["name"] = f"{function.name}: [{','.join(methods)}]"
+                    item["label"] = f"{function.name}: [{','.join(methods)}]"
                     item["url"] = self.base_url + app.http_path(function)
                 else:
-                    item["name"] = f"{function.name}: {function.trigger_type}"
+                    item["label"] = f"{function.name}: {function.trigger_type}"
                     item["url"] = f"{self.base_url}/admin/functions/{function.name}"
                 listing.append(item)
         return listing
+
+    async def invoke(self, name: str, payload: Any) -> Invocation:
+        """An HTTP function gets `payload` as a JSON POST (GET when it takes no POST), as a caller
+        with the master key would send it; any other is run as `POST /admin/functions/{name}`
+        runs it, with `payload` as its `input`."""
+        found = self.find(name)
+        if found is None:
+            raise InvokeError(404, f"no function {name} in the Azure function apps")
+        app, function = found
+        if function.disabled:
+            raise InvokeError(404, f"the function {function.name} is disabled")
+        invocation_id = str(uuid.uuid4())
+        if function.is_http:
+            call = self._http_call(app, function, payload)
+            run = self.service.invoke(app, function, call, call.worker_value(), invocation_id)
+        else:
+            trigger = self.admin_trigger(function, payload)
+            run = self.service.invoke(app, function, None, trigger, invocation_id)
+        try:
+            return await capture_invocation(self.service.events, invocation_id, run)
+        except Throttle:
+            raise InvokeError(429, f"{function.name} is busy: too many calls wait for its app") from None
+
+    def _http_call(self, app: FunctionApp, function: AzureFunction, payload: Any) -> HttpCall:
+        methods = function.methods
+        method = "POST" if methods is None or "POST" in methods else (methods[0] if methods else "GET")
+        body = json.dumps(payload).encode() if method == "POST" else b""
+        path = app.http_path(function)
+        host = self.base_url.split("://", 1)[-1]
+        headers = [(b"host", host.encode()), (b"user-agent", f"emu/{__version__}".encode())]
+        if body:
+            headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        scope = {"method": method, "path": path, "raw_path": path.encode(), "headers": headers}
+        call = HttpCall.from_scope(scope, body)
+        # A route with parameters is invoked at its template's path: its values are then unset.
+        prefix = "/" + app.route_prefix if app.route_prefix else ""
+        matched = function.route.match(path[len(prefix) :]) if function.route else None
+        call.route_values = matched or {}
+        return call
 
     def apps(self) -> dict[str, ASGIApp]:
         return {"azure": self.host}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.cockpit.http_view import request_view, response_view
 from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
@@ -55,6 +56,10 @@ class AzureService:
         self.events = events
         self.deps = deps
 
+    @staticmethod
+    def pool_key(app: FunctionApp) -> str:
+        return f"azure:{app.root}"
+
     def spec(self, app: FunctionApp, dependencies: list[Path] | None = None) -> FunctionSpec:
         custom = app.model == "custom"
         env = {
@@ -83,7 +88,7 @@ class AzureService:
         if dependencies:
             value["dependencies"] = [str(path) for path in dependencies]
         return FunctionSpec(
-            key=f"azure:{app.root}",
+            key=self.pool_key(app),
             revision=app.revision,
             family=FAMILIES.get(app.worker_runtime, "python"),
             init_value=value,
@@ -98,10 +103,15 @@ class AzureService:
         return self.spec(app, folders)
 
     async def invoke(
-        self, app: FunctionApp, function: AzureFunction, call: HttpCall | None, trigger: dict[str, Any]
+        self,
+        app: FunctionApp,
+        function: AzureFunction,
+        call: HttpCall | None,
+        trigger: dict[str, Any],
+        invocation_id: str | None = None,
     ) -> Result:
         """Run one invocation: `call` for HTTP triggers, else `trigger` (timer data or admin input)."""
-        invocation_id = str(uuid.uuid4())
+        invocation_id = invocation_id or str(uuid.uuid4())
         received = now_ms()
         spec = await self._spec(app)
         if app.model == "custom":
@@ -116,7 +126,7 @@ class AzureService:
             raise Throttle() from None
         forwarded = app.model == "custom" and call is not None and forwarding(app, function)
         result = self._result(app, function, outcome, invocation_id, forwarded=forwarded)
-        self._record(app, function, outcome, result)
+        self._record(app, function, outcome, result, shown_request(call, trigger))
         return result
 
     def _handler_request(
@@ -200,9 +210,13 @@ class AzureService:
         result.ok = True
         return result
 
-    def _record(self, app: FunctionApp, function: AzureFunction, outcome: Outcome, result: Result) -> None:
+    def _record(
+        self, app: FunctionApp, function: AzureFunction, outcome: Outcome, result: Result, request: Any
+    ) -> None:
         duration = max(outcome.end_ms - outcome.start_ms, 0)
         status = "success" if result.ok else ("timeout" if result.timed_out else "failed")
+        http = result.http
+        response = response_view(http.status, http.headers, http.body) if http else None
         record = {
             "invocationId": result.invocation_id,
             "functionName": function.name,
@@ -213,6 +227,11 @@ class AzureService:
             "duration": duration,
             "status": status,
             "httpStatus": result.http.status if result.http else None,
+            "cold": outcome.cold,
+            "waitTime": outcome.wait_ms,
+            "initTime": outcome.init_ms,
+            "request": request,
+            "response": response,
             "logs": result.logs,
         }
         self.store.put_activation(
@@ -229,10 +248,19 @@ class AzureService:
                 cold=outcome.cold,
                 wait_ms=outcome.wait_ms,
                 init_ms=outcome.init_ms,
-                response=result.http.status if result.http else None,
+                request=request,
+                response=response,
                 logs=result.logs,
             )
         )
+
+
+def shown_request(call: HttpCall | None, trigger: dict[str, Any]) -> Any:
+    """What the dashboard and `emu logs` show as the invocation's request."""
+    if call is None:
+        return trigger.get("data")
+    path = call.path + (f"?{call.query_string}" if call.query_string else "")
+    return request_view(call.method, path, call.headers, call.body)
 
 
 def format_timespan(seconds: float) -> str:

@@ -7,10 +7,12 @@ the service's container or command); requests are forwarded to its instances as 
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
+from emulator import __version__
 from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.fronts import FrontContext
@@ -20,8 +22,10 @@ from emulator.store import Store
 from emulator.tasks import BackgroundTasks
 from providers.gcp.deployed import DeployedFunction, DeployedService, declaration_digest
 from providers.gcp.forward import Forwarded, Forwarder
+from providers.gcp.invoke import Answer, InvokeError, cloud_event, one_body
 from providers.gcp.manifest import ManifestError, find_manifests, load_manifest
 from providers.gcp.runtimes import FrameworkMissing, function_server
+from providers.gcp.tap import Tap
 from providers.gcp.web import FunctionsApp, ServiceApp
 
 log = logging.getLogger("emu.gcp")
@@ -164,6 +168,9 @@ class GcpFront:
                     "source": str(function.declared.manifest),
                     "signatureType": function.declared.signature_type,
                     "revision": function.revision,
+                    "key": function.key,
+                    "target": f"{FUNCTIONS}:{name}",
+                    **self._counts(function.key),
                 }
             )
         for name, service in sorted(self.services_by_name.items()):
@@ -178,9 +185,18 @@ class GcpFront:
                     "url": f"{self.host_url}:{service.port}/" if service.port else "",
                     "source": str(declared.manifest),
                     "revision": service.revision,
+                    "front": PROVIDER,
+                    "key": service.key,
+                    "target": f"{SERVICES}:{name}",
+                    **self._counts(service.key),
                 }
             )
         return listing
+
+    def _counts(self, key: str) -> dict[str, int]:
+        """Instance counts for the cockpit, from this front's own pool."""
+        running, queued = self.pool.load(key)
+        return {"instances": self.pool.instance_count(key), "running": running, "queued": queued}
 
     def apps(self) -> dict[str, Any]:
         return {"gcp": FunctionsApp(self)}
@@ -236,12 +252,16 @@ class GcpFront:
             return deployed.workload
 
     def record(
-        self, provider: str, namespace: str, name: str, call: Forwarded, request: dict[str, Any]
-    ) -> None:
+        self, provider: str, namespace: str, name: str, call: Forwarded, tap: Tap, path: str
+    ) -> Invocation:
         """Store the activation and tell the console and every other listener."""
         logs = [line.text for line in call.logs]
+        request, response = tap.request(path), tap.response()
+        if call.error:
+            response = {**(response or {"status": call.status}), "error": call.error}
         doc = {
             "id": call.id,
+            "provider": provider,
             "name": name,
             "status": call.status,
             "outcome": call.outcome,
@@ -250,22 +270,68 @@ class GcpFront:
             "cold": call.cold,
             "waitTime": call.wait_ms,
             "request": request,
+            "response": response,
             "error": call.error,
             "logs": [f"{line.stamp} {line.stream}: {line.text}" for line in call.logs],
         }
         self.store.put_activation(call.id, PROVIDER, namespace, name, call.start_ms, doc)
-        self.events.publish(
-            Invocation(
-                provider=provider,
-                function=name,
-                id=call.id,
-                status=call.outcome,
-                start_ms=call.start_ms,
-                duration_ms=call.duration_ms,
-                cold=call.cold,
-                wait_ms=call.wait_ms,
-                request=request,
-                response={"status": call.status, **({"error": call.error} if call.error else {})},
-                logs=logs,
-            )
+        invocation = Invocation(
+            provider=provider,
+            function=name,
+            id=call.id,
+            status=call.outcome,
+            start_ms=call.start_ms,
+            duration_ms=call.duration_ms,
+            cold=call.cold,
+            wait_ms=call.wait_ms,
+            request=request,
+            response=response,
+            logs=logs,
         )
+        self.events.publish(invocation)
+        return invocation
+
+    # -- emu invoke ----------------------------------------------------------------------------
+
+    async def invoke(self, name: str, payload: Any) -> Invocation:
+        """An HTTP function or a Cloud Run service gets `payload` as a JSON POST (a service at
+        `/`); a CloudEvent function gets it as the `data` of a structured CloudEvent."""
+        kind, _, bare = name.partition(":")
+        if kind == SERVICES and bare in self.services_by_name:
+            service = self.services_by_name[bare]
+            app: Any = ServiceApp(self, bare)
+            host, path = f"{self.host_url}:{service.port}", "/"
+            content_type, body = "application/json", json.dumps(payload).encode()
+        elif kind == FUNCTIONS and bare in self.functions_by_name:
+            function = self.functions_by_name[bare]
+            app, host, path = FunctionsApp(self), self.base_url, f"/{bare}"
+            if function.declared.signature_type == "cloudevent":
+                content_type, body = "application/cloudevents+json", json.dumps(cloud_event(payload)).encode()
+            else:
+                content_type, body = "application/json", json.dumps(payload).encode()
+        else:
+            raise InvokeError(404, f"no function or service {name} in the emu.yaml files")
+        answer = Answer()
+        headers = [
+            (b"host", host.split("://", 1)[-1].encode()),
+            (b"user-agent", f"emu/{__version__}".encode()),
+            (b"content-type", content_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 0),
+        }
+        invocation = await app.serve(scope, one_body(body, answer.done), answer.send)
+        if invocation is None:
+            raise InvokeError(answer.status, answer.body.decode(errors="replace").strip())
+        if invocation.status == "throttled":
+            raise InvokeError(429, f"{bare} is busy: every instance is full and so is the queue")
+        return invocation

@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from emulator.events import Invocation
 from providers.gcp.forward import Forwarded
+from providers.gcp.tap import Tap
 
 if TYPE_CHECKING:
     from providers.gcp.app import GcpFront
@@ -30,32 +32,36 @@ class FunctionsApp:
         self.front = front
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
+        if scope["type"] == "http":
+            await self.serve(scope, receive, send)
+
+    async def serve(self, scope: dict[str, Any], receive: Any, send: Any) -> Invocation | None:
+        """Serve one request; the invocation it was, or None when no function ran."""
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         raw_path = raw_path.split(b"?", 1)[0]
         name, _, rest = raw_path.lstrip(b"/").partition(b"/")
         function = self.front.functions_by_name.get(name.decode("latin-1"))
         if function is None:
             await _send(send, 404, NOT_FOUND_PAGE, b"text/html; charset=UTF-8")
-            return
+            return None
         workload = await self.front.prepare(function)
         if workload is None:
             message = f"Function '{function.declared.name}' cannot run: {function.problem}\n"
             await _send(send, 500, message.encode(), b"text/plain; charset=utf-8")
-            return
+            return None
         path = "/" + rest.decode("latin-1")
+        tap = Tap(scope, receive, send)
         call = await self.front.forwarder.forward(
             scope,
-            receive,
-            send,
+            tap.receive,
+            tap.send,
             workload,
             path,
             function.declared.timeout_s,
             replace_on_timeout=True,
             extra_headers=[(b"Function-Execution-Id", _execution_id().encode())],
         )
-        self.front.record("gcp", "functions", function.declared.name, call, _request(scope, path))
+        return self.front.record("gcp", "functions", function.declared.name, call, tap, path)
 
 
 class ServiceApp:
@@ -66,24 +72,23 @@ class ServiceApp:
         self.name = name
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
+        if scope["type"] == "http":
+            await self.serve(scope, receive, send)
+
+    async def serve(self, scope: dict[str, Any], receive: Any, send: Any) -> Invocation | None:
+        """Serve one request; the invocation it was, or None when the service is gone."""
         service = self.front.services_by_name.get(self.name)
         if service is None:
             await _send(send, 404, NOT_FOUND_PAGE, b"text/html; charset=UTF-8")
-            return
+            return None
         workload = service.workload(self.front.settings.max_queued_per_function)
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.split(b"?", 1)[0].decode("latin-1") or "/"
+        tap = Tap(scope, receive, send)
         call: Forwarded = await self.front.forwarder.forward(
-            scope, receive, send, workload, path, service.declared.timeout_s, replace_on_timeout=False
+            scope, tap.receive, tap.send, workload, path, service.declared.timeout_s, replace_on_timeout=False
         )
-        self.front.record("cloudrun", "services", self.name, call, _request(scope, path))
-
-
-def _request(scope: dict[str, Any], path: str) -> dict[str, Any]:
-    query = scope.get("query_string", b"").decode("latin-1")
-    return {"method": scope["method"], "path": path + (f"?{query}" if query else "")}
+        return self.front.record("cloudrun", "services", self.name, call, tap, path)
 
 
 def _execution_id() -> str:
