@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -106,3 +108,48 @@ def test_the_dashboard_is_served_with_its_assets(cockpit_emu: RunningEmu) -> Non
         assert httpx.get(admin + asset).status_code == 200
     # Offline: nothing is loaded from another host.
     assert "http" not in page.text.replace('xmlns="http', "")
+
+
+def _next_invocation(lines: Iterator[str]) -> dict[str, Any]:
+    for line in lines:
+        if line.startswith("data: "):
+            return json.loads(line.removeprefix("data: "))
+    raise AssertionError("the event stream ended")
+
+
+def test_http_calls_of_azure_and_google_functions_stream_with_their_request_and_response(
+    clouds_emu: RunningEmu,
+) -> None:
+    admin, urls = clouds_emu.urls["admin"], clouds_emu.urls
+    with httpx.stream("GET", f"{admin}/_emu/events", timeout=60) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == ": connected"
+        reply = httpx.post(f"{urls['azure']}/api/HttpExample?x=1", json={"name": "Di"}, timeout=60)
+        assert reply.status_code == 200, reply.text
+        azure = _next_invocation(lines)
+        reply = httpx.get(f"{urls['gcp']}/hello_http", params={"name": "Ed"}, timeout=60)
+        assert reply.text == "Hello, Ed!"
+        gcp = _next_invocation(lines)
+    assert (azure["provider"], azure["function"], azure["status"]) == ("azure", "HttpExample", "success")
+    assert azure["request"] == {"method": "POST", "path": "/api/HttpExample?x=1", "body": {"name": "Di"}}
+    assert azure["response"]["status"] == 200 and azure["response"]["body"].startswith("Hello, Di.")
+    assert azure["logs"] == ["Python HTTP trigger function processed a request."]
+    assert (gcp["provider"], gcp["function"], gcp["status"]) == ("gcp", "hello_http", "success")
+    assert gcp["request"] == {"method": "GET", "path": "/?name=Ed"}
+    assert gcp["response"]["status"] == 200 and gcp["response"]["body"] == "Hello, Ed!"
+
+
+def test_invoke_answers_azure_and_google_invocations(clouds_emu: RunningEmu) -> None:
+    admin = clouds_emu.urls["admin"]
+    # As the dashboard sends it: PROVIDER/NAME.
+    reply = httpx.post(
+        f"{admin}/_emu/invoke", json={"name": "cloudrun/hello-run", "payload": {"k": "v"}}, timeout=60
+    )
+    assert reply.status_code == 200, reply.text
+    call = reply.json()
+    assert (call["provider"], call["function"], call["status"]) == ("cloudrun", "hello-run", "success")
+    assert call["request"]["body"] == {"k": "v"} and call["response"]["body"] == {"k": "v"}
+    reply = httpx.post(f"{admin}/_emu/invoke", json={"name": "azure/Cleanup", "payload": "go"}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    # A timer gets the host's TimerInfo, as `POST /admin/functions/Cleanup` gives it.
+    assert reply.json()["request"]["IsPastDue"] is False

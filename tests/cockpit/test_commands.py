@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -156,3 +158,87 @@ def test_a_stopped_gateway_is_reported_not_waited_for(tmp_path: Path) -> None:
     nobody = CliRunner().invoke(main, ["ls", "--admin-url", "http://127.0.0.1:9"])
     assert nobody.exit_code == 1
     assert "no emu answers at http://127.0.0.1:9" in nobody.output
+
+
+# -- Azure Functions, Cloud Functions and Cloud Run ----------------------------------------------
+
+
+def invoke_json(running: RunningEmu, *args: str) -> tuple[dict[str, object], str]:
+    result = run_cli(running, "invoke", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), result.stderr
+
+
+def test_invoke_an_azure_http_function_with_a_json_post(clouds_emu: RunningEmu) -> None:
+    response, stderr = invoke_json(clouds_emu, "azure/HttpExample", "--data", '{"name": "Ada"}')
+    assert response["status"] == 200
+    assert response["body"] == "Hello, Ada. This HTTP triggered function executed successfully."
+    assert response["headers"]["x-function-name"] == "HttpExample"  # type: ignore[index]
+    assert "azure HttpExample success" in stderr
+    assert "  HttpExample | Python HTTP trigger function processed a request." in stderr
+
+
+def test_invoke_an_azure_timer_function(clouds_emu: RunningEmu) -> None:
+    response, stderr = invoke_json(clouds_emu, "Cleanup")
+    assert response is None
+    assert "azure Cleanup success" in stderr
+    assert "  Cleanup | Python timer trigger function ran at " in stderr
+
+
+def test_invoke_a_google_http_function(clouds_emu: RunningEmu) -> None:
+    response, stderr = invoke_json(clouds_emu, "gcp/hello_http", "--data", '{"name": "Grace"}')
+    assert (response["status"], response["body"]) == (200, "Hello, Grace!")
+    assert "gcp hello_http success" in stderr
+
+
+def test_invoke_a_cloudevent_function_with_a_structured_event(clouds_emu: RunningEmu) -> None:
+    response, stderr = invoke_json(clouds_emu, "on_event", "--data", '{"n": 1}')
+    assert response["status"] == 200
+    assert "gcp on_event success" in stderr
+    assert re.search(r"on_event \| Received emu\.invoke from emu \(id [0-9a-f-]{36}\): \{'n': 1\}", stderr)
+
+
+def test_invoke_a_cloud_run_service_with_a_json_post_to_its_root(clouds_emu: RunningEmu) -> None:
+    response, stderr = invoke_json(clouds_emu, "cloudrun/hello-run", "--data", '{"a": [1, 2]}')
+    # The sample service echoes a POST's body with its content type.
+    assert (response["status"], response["body"]) == (200, {"a": [1, 2]})
+    assert "cloudrun hello-run success" in stderr
+    assert '"POST / HTTP/1.1" 200' in stderr
+
+
+def test_logs_show_azure_and_google_invocations(clouds_emu: RunningEmu) -> None:
+    assert run_cli(clouds_emu, "invoke", "HttpExample", "--data", '{"name": "Bo"}').exit_code == 0
+    assert run_cli(clouds_emu, "invoke", "hello-run", "--data", '"ping"').exit_code == 0
+    azure = run_cli(clouds_emu, "logs", "HttpExample")
+    assert azure.exit_code == 0, azure.output
+    assert "azure HttpExample success" in azure.output
+    assert "  HttpExample | Python HTTP trigger function processed a request." in azure.output
+    assert "Cleanup" not in azure.output
+    service = run_cli(clouds_emu, "logs", "cloudrun/hello-run")
+    assert "cloudrun hello-run success" in service.output
+    assert "gcp " not in service.output
+    newest_first = httpx.get(f"{clouds_emu.urls['admin']}/_emu/invocations").json()
+    stored = {(item["provider"], item["function"]): item for item in reversed(newest_first)}
+    http = stored[("azure", "HttpExample")]
+    assert http["request"]["method"] == "POST" and http["request"]["body"] == {"name": "Bo"}
+    assert http["response"]["status"] == 200 and isinstance(http["duration"], int)
+    echo = stored[("cloudrun", "hello-run")]
+    assert echo["request"] == {"method": "POST", "path": "/", "body": "ping"}
+    assert echo["response"]["body"] == "ping" and echo["status"] == "success"
+
+
+def test_warm_azure_and_google_functions_count_their_instances(clouds_emu: RunningEmu) -> None:
+    assert run_cli(clouds_emu, "invoke", "HttpExample").exit_code == 0
+    assert run_cli(clouds_emu, "invoke", "hello_http").exit_code == 0
+    listing = json.loads(run_cli(clouds_emu, "ls", "--json").output)
+    found = {(item["provider"], item["name"]): item for item in listing}
+    # One worker serves the whole Azure app: its functions share its instances.
+    for key in [("azure", "HttpExample"), ("azure", "Cleanup"), ("gcp", "hello_http")]:
+        assert found[key]["invocable"] is True and found[key]["instances"] >= 1, found[key]
+    assert found[("cloudrun", "hello-run")]["invocable"] is True
+
+
+def test_invoke_errors_of_azure_and_google(clouds_emu: RunningEmu) -> None:
+    result = run_cli(clouds_emu, "invoke", "cloudrun/HttpExample")
+    assert result.exit_code == 1
+    assert "Error: no function HttpExample on cloudrun" in result.output
