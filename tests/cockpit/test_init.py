@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from emulator.cli import main
 from providers.aws_lambda.sam import load_template
+from tests.cockpit.conftest import run_cli
 from tests.conftest import needs_node
 
 
@@ -120,3 +121,42 @@ def test_generated_node_projects_deploy_and_answer(tmp_path: Path, emu_factory: 
         f"{emu.urls['lambda']}/2015-03-31/functions/GreeterFunction/invocations", json={"name": "Bo"}
     )
     assert json.loads(reply.json()["body"]) == {"message": "Hello, Bo!"}
+
+
+def test_generated_azure_and_google_projects_deploy_and_answer(tmp_path: Path, emu_factory: object) -> None:
+    project = tmp_path / "project"
+    init(project, "azure", "HelloAzure", "--runtime", "python")
+    init(project, "gcp", "hello-gcp", "--runtime", "python")
+    emu = emu_factory(project)  # type: ignore[operator]
+    # requirements.txt (azure-functions, functions-framework) is installed before the first call.
+    reply = httpx.get(f"{emu.urls['azure']}/api/HelloAzure", params={"name": "Ada"}, timeout=300)
+    assert (reply.status_code, reply.text) == (200, "Hello, Ada!")
+    reply = httpx.post(f"{emu.urls['azure']}/api/HelloAzure", json={"name": "Bo"}, timeout=60)
+    assert (reply.status_code, reply.text) == (200, "Hello, Bo!")
+    reply = httpx.get(f"{emu.urls['gcp']}/hello-gcp", params={"name": "Cy"}, timeout=300)
+    assert (reply.status_code, reply.text) == (200, "Hello, Cy!")
+    # and `emu invoke` runs them with a JSON POST.
+    for name, greeting in [("azure/HelloAzure", "Hello, Dee!"), ("gcp/hello-gcp", "Hello, Dee!")]:
+        result = run_cli(emu, "invoke", name, "--data", '{"name": "Dee"}')
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["body"] == greeting
+        assert f"{name.split('/')[1]}: greeting Dee" in result.stderr
+
+
+@needs_node
+def test_generated_node_azure_and_google_projects_deploy_and_answer(
+    tmp_path: Path, emu_factory: object
+) -> None:
+    project = tmp_path / "project"
+    init(project, "azure", "HelloNode", "--runtime", "node")
+    init(project, "gcp", "hello-node", "--runtime", "node")
+    emu = emu_factory(project)  # type: ignore[operator]
+    reply = httpx.get(f"{emu.urls['azure']}/api/HelloNode", params={"name": "Ada"}, timeout=300)
+    assert (reply.status_code, reply.text) == (200, "Hello, Ada!")
+    reply = httpx.post(f"{emu.urls['azure']}/api/HelloNode", json={"name": "Bo"}, timeout=60)
+    assert (reply.status_code, reply.text) == (200, "Hello, Bo!")
+    # package.json's @google-cloud/functions-framework is installed with npm first.
+    reply = httpx.get(f"{emu.urls['gcp']}/hello-node", params={"name": "Cy"}, timeout=300)
+    assert (reply.status_code, reply.text) == (200, "Hello, Cy!")
+    reply = httpx.post(f"{emu.urls['gcp']}/hello-node", json={"name": "Dee"}, timeout=60)
+    assert (reply.status_code, reply.text) == (200, "Hello, Dee!")
