@@ -110,6 +110,67 @@ def test_records_of_each_cloud_read_alike() -> None:
     assert output_lines([node, openwhisk["logs"][0]]) == [("stderr", "oops"), ("stdout", "hi")]
 
 
+def test_azure_and_google_records_read_alike() -> None:
+    azure = {
+        "invocationId": "i1",
+        "functionName": "HttpExample",
+        "app": "app",
+        "trigger": "httpTrigger",
+        "start": 100,
+        "end": 130,
+        "duration": 30,
+        "status": "failed",
+        "httpStatus": None,
+        "cold": True,
+        "waitTime": 2,
+        "initTime": 20,
+        "request": {"method": "POST", "path": "/api/HttpExample", "body": {"a": 1}},
+        "response": None,
+        "logs": ["starting", "Executed 'Functions.HttpExample' (Failed, Id=i1): boom"],
+    }
+    read = normalise("azure", azure)
+    assert (read["provider"], read["function"], read["id"], read["status"]) == (
+        "azure",
+        "HttpExample",
+        "i1",
+        "failed",
+    )
+    assert (read["duration"], read["cold"], read["waitTime"], read["initTime"]) == (30, True, 2, 20)
+    assert read["request"]["body"] == {"a": 1} and read["response"] is None
+    assert output_lines(read["logs"])[0] == ("stdout", "starting")
+    # A record written before requests and responses were kept.
+    older = normalise(
+        "azure", {"invocationId": "i0", "functionName": "F", "status": "success", "httpStatus": 201}
+    )
+    assert older["response"] == {"status": 201} and older["cold"] is False
+    service = {
+        "id": "r1",
+        "provider": "cloudrun",
+        "name": "hello-run",
+        "status": 503,
+        "outcome": "unavailable",
+        "start": 5,
+        "duration": 7,
+        "cold": True,
+        "waitTime": 1,
+        "request": {"method": "GET", "path": "/"},
+        "response": {"status": 503, "headers": {}},
+        "error": "service 'hello-run' exited with status 1",
+        "logs": ["2026-01-01T00:00:00.000000Z stderr: Traceback"],
+    }
+    read = normalise("gcp", service)
+    assert (read["provider"], read["function"], read["status"], read["duration"]) == (
+        "cloudrun",
+        "hello-run",
+        "unavailable",
+        7,
+    )
+    assert read["response"]["error"] == "service 'hello-run' exited with status 1"
+    assert output_lines(read["logs"]) == [("stderr", "Traceback")]
+    function = normalise("gcp", {"id": "r2", "name": "hello_http", "status": 200, "outcome": "success"})
+    assert (function["provider"], function["response"]) == ("gcp", {"status": 200})
+
+
 def test_names_match_as_people_type_them() -> None:
     item = {"provider": "openwhisk", "function": "/guest/demo/hello"}
     for query in (
