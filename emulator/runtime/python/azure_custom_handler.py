@@ -30,6 +30,7 @@ from collections.abc import Callable
 Headers = tuple[tuple[str, str], ...]
 Reply = tuple[int, bytes, Headers]
 PROBE_INTERVAL_S = 0.025
+EXIT_GRACE_S = 0.5  # how long a handler whose connection broke gets to finish exiting
 DEFAULT_INIT_TIMEOUT_S = 30.0
 TIMESPAN = re.compile(r"\A(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)\Z")
 
@@ -145,6 +146,8 @@ class CustomHandler:
         raise HandlerError(f"The custom handler did not answer on port {self.port} within {timeout_s:g} s.")
 
     def run(self, body: dict) -> Reply:
+        if self.exited(0):
+            return self.handler_gone(f"exit code {self.process.returncode if self.process else None}")
         request = (body.get("value") or {}).get("request") or {}
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout_s)
         try:
@@ -161,9 +164,10 @@ class CustomHandler:
             data = response.read()
         except (OSError, http.client.HTTPException) as error:
             print(f"The custom handler request failed: {error}", file=sys.stderr)
-            # A handler that exited is restarted by the host: a 502 makes the pool replace this instance.
-            status = 502 if self.process is not None and self.process.poll() is not None else 200
-            return status, encode({"error": f"the custom handler request failed: {error}"}), ()
+            # A reset connection often comes a moment before the process has finished exiting.
+            if self.exited(EXIT_GRACE_S):
+                return self.handler_gone(str(error))
+            return 200, encode({"error": f"the custom handler request failed: {error}"}), ()
         finally:
             connection.close()
         answer = {
@@ -172,6 +176,19 @@ class CustomHandler:
             "body": base64.b64encode(data).decode("ascii"),
         }
         return 200, encode(answer), ()
+
+    def exited(self, within_s: float) -> bool:
+        if self.process is None:
+            return False
+        try:
+            self.process.wait(timeout=within_s) if within_s > 0 else self.process.poll()
+        except subprocess.TimeoutExpired:
+            return False
+        return self.process.returncode is not None
+
+    def handler_gone(self, reason: str) -> Reply:
+        # A handler that exited is restarted by the host: a 502 makes the pool replace this instance.
+        return 502, encode({"error": f"the custom handler exited: {reason}"}), ()
 
     def close(self) -> None:
         if self.process is not None:
