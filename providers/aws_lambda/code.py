@@ -122,7 +122,8 @@ def _extract_members(data: bytes, target: Path) -> None:
 
 def _check_member(member: zipfile.ZipInfo) -> None:
     path = PurePosixPath(member.filename.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or member.filename.startswith("/"):
+    # No parts: an entry named "" or "." would be the folder itself (zipfile fails on "" too).
+    if not path.parts or path.is_absolute() or ".." in path.parts or member.filename.startswith("/"):
         raise invalid_parameter(UNZIP_FAILED)
     if stat.S_ISLNK(member.external_attr >> 16):
         raise invalid_parameter(UNZIP_FAILED)

@@ -11,9 +11,11 @@ ACCOUNT = "000000000000"
 LATEST = "$LATEST"
 NAME_PATTERN = re.compile(r"\A[a-zA-Z0-9-_]{1,64}\Z")
 # The service model's FunctionName pattern: full ARN, partial ARN or bare name, with an optional qualifier.
+# ASCII: AWS's `\d` is 0-9, where Python's would also take the digits of other scripts.
 REFERENCE_PATTERN = re.compile(
     r"\A(arn:(aws[a-zA-Z-]*)?:lambda:)?(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(?P<account>\d{12}:)?"
-    r"(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?\Z"
+    r"(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?\Z",
+    re.ASCII,
 )
 
 

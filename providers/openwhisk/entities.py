@@ -10,7 +10,8 @@ from emulator.store import now_ms
 from providers.openwhisk import kinds
 from providers.openwhisk.errors import OpenWhiskError
 
-NAME_PATTERN = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z")
+# ASCII, as OpenWhisk's (Java's) `\w` is: `é` is not a valid name there.
+NAME_PATTERN = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z", re.ASCII)
 BASE64_PATTERN = re.compile(r"\A([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)\Z")
 MALFORMED = "The request content was malformed:\n"
 

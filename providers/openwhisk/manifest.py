@@ -86,7 +86,8 @@ WEB_MODES = {
     "no": {"web-export": False, "final": False, "raw-http": False},
 }
 KeyValues = list[dict[str, Any]]  # OpenWhisk's [{"key": ..., "value": ...}] lists
-ENTITY_NAME = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z")
+# ASCII, as OpenWhisk's (Java's) `\w` is: `é` is not a valid name there.
+ENTITY_NAME = re.compile(r"\A([\w]|[\w][\w@ .&-]{0,254}[\w@.&-])\Z", re.ASCII)
 ENV_REFERENCE = re.compile(r"\$\$\{(\w+)\}|\$\{(\w+)\}|\$([A-Za-z_]\w*)")
 
 
