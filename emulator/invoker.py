@@ -119,6 +119,6 @@ class Invoker:
         outcome.raw = raw
         try:
             outcome.body = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):  # Recursion: a result nested too deep to read
             text = raw.decode(errors="replace")
             outcome.error = f"The action did not produce a valid JSON or JSON Array response: {text}"

@@ -48,7 +48,7 @@ def parse_event(raw: bytes) -> Any:
         return {}
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_not_json, parse_float=_finite)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # Recursion: nested too deep
         raise LambdaError(
             400,
             "InvalidRequestContentException",
@@ -75,7 +75,7 @@ async def json_body(request: Request, limit: int = MAX_CREATE_BYTES) -> dict[str
     )
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise LambdaError(
             400, "SerializationException", "Could not parse the request body as JSON."
         ) from None
@@ -270,7 +270,7 @@ def _client_context(header: str | None) -> Any:
         raise invalid_parameter("Client context must be 3583 bytes or less.")
     try:
         return json.loads(base64.b64decode(header))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise invalid_parameter("Client context must be a valid Base64-encoded JSON object.") from None
 
 

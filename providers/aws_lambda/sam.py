@@ -533,7 +533,7 @@ class _Loader:
                     document = yaml.load(stream, Loader=_TemplateYAML)
         except (OSError, UnicodeDecodeError) as exc:
             raise self.fail("", f"cannot read: {exc}") from exc
-        except (ValueError, yaml.YAMLError) as exc:
+        except (ValueError, RecursionError, yaml.YAMLError) as exc:
             language = "JSON" if self.path.suffix == ".json" else "YAML"
             raise self.fail("", f"invalid {language}: {exc}") from exc
         if not isinstance(document, dict):

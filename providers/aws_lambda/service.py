@@ -365,5 +365,5 @@ def _printable(payload: bytes) -> Any:
     """A response payload as JSON when it is JSON, else as text, for the console and dashboard."""
     try:
         return json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return payload.decode(errors="replace")

@@ -70,7 +70,7 @@ async def json_object(request: Request, limit: int, *, empty_ok: bool = True) ->
         raise OpenWhiskError(400, "The request content was malformed:\nexpected a JSON object")
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # Recursion: nested too deep
         raise OpenWhiskError(400, f"The request content was malformed:\n{error}") from None
     if not isinstance(value, dict):
         raise OpenWhiskError(400, "The request content was malformed:\nexpected a JSON object")

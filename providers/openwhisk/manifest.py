@@ -152,7 +152,7 @@ class _Loader:
             document = yaml.load(self.path.read_text(encoding="utf-8"), Loader=_ManifestYAML)
         except (OSError, UnicodeDecodeError) as exc:
             raise self.fail("", f"cannot read: {exc}") from exc
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, RecursionError) as exc:  # Recursion: nested too deep for the parser
             raise self.fail("", f"invalid YAML: {exc}") from exc
         if not isinstance(document, dict):
             raise self.fail("", "the top level must be a mapping with 'packages'")
@@ -369,7 +369,7 @@ class _Loader:
         if kind == "json" and isinstance(value, str):
             try:
                 return json.loads(value)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise self.fail(where, f"value is not valid JSON: {exc}") from exc
         return _interpolate(value) if isinstance(value, str) else value
 

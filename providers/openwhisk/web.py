@@ -196,7 +196,7 @@ def _request_body(raw: bytes, content_type: str) -> Any:
     if media == "application/json" or media.endswith("+json"):
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise OpenWhiskError(400, "The request content was malformed:\ninvalid JSON body") from None
     if media == "application/x-www-form-urlencoded":
         return dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from providers.aws_lambda.apigateway.routes import RouteTable
@@ -194,6 +194,8 @@ def test_any_manifest_document(project: Path, document: object) -> None:
 
 
 @given(st.one_of(raw_yaml, st.text(max_size=200)))
+@example("packages: " + "[" * 5000)  # nested deeper than the parser's stack
+@example("packages:\n  p:\n    inputs:\n      j: {type: json, value: '" + "[" * 5000 + "'}\n")
 def test_any_manifest_text(project: Path, text: str) -> None:
     load_openwhisk(project / "manifest.yaml", text)
 
@@ -204,5 +206,6 @@ def test_any_sam_document(project: Path, document: object) -> None:
 
 
 @given(st.one_of(raw_yaml, st.text(max_size=200)))
+@example("Resources: " + "[" * 5000)
 def test_any_sam_text(project: Path, text: str) -> None:
     load_sam(project / "template.yaml", text)

@@ -35,8 +35,26 @@ def message(status: int, text: str, headers: dict[str, str] | None = None) -> Re
     )
 
 
-async def read_request(request: Request) -> HttpRequest:
-    body = await request.body()
+class BodyTooLarge(Exception):
+    """The request body is over the quota; found out before it was read whole."""
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as its declared or received size passes `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_request(request: Request, limit: int = MAX_BODY_BYTES) -> HttpRequest:
+    body = await read_capped(request, limit)
     client = request.client.host if request.client else "127.0.0.1"
     return HttpRequest(
         method=request.method,
@@ -81,8 +99,9 @@ class ApiGatewayFront:
 
     async def handle(self, request: Request) -> Response:
         table = self.table()
-        incoming = await read_request(request)
-        if len(incoming.body) > MAX_BODY_BYTES:
+        try:
+            incoming = await read_request(request)
+        except BodyTooLarge:
             return message(413, "Request Too Long")
         if request.method == "OPTIONS" and request.headers.get("access-control-request-method"):
             route = table.any_for_path(incoming.path)

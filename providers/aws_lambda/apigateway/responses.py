@@ -166,7 +166,7 @@ def response_cookies(result: dict[str, Any]) -> list[str]:
 def parse_json(payload: bytes) -> Any:
     try:
         return json.loads(payload, parse_constant=reject_constant)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise MalformedResponse(f"the answer is not JSON: {error}") from None
 
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from emulator.servers import ServerGroup
 from providers.aws_lambda.apigateway.events import function_url_event
-from providers.aws_lambda.apigateway.front import read_request, to_response
+from providers.aws_lambda.apigateway.front import BodyTooLarge, read_request, to_response
 from providers.aws_lambda.apigateway.responses import MalformedResponse, function_url_response
 from providers.aws_lambda.errors import LambdaError, invalid_parameter
 from providers.aws_lambda.functions import LambdaFunction, last_modified
@@ -23,6 +23,7 @@ from providers.aws_lambda.service import LambdaService
 
 AUTH_TYPES = ("NONE", "AWS_IAM")
 INVOKE_MODES = ("BUFFERED", "RESPONSE_STREAM")
+MAX_BODY_BYTES = 6_291_456  # Lambda's synchronous payload quota
 
 
 def url_id(name: str) -> str:
@@ -81,7 +82,10 @@ class FunctionUrlFront:
             "authorization", ""
         ).startswith("AWS4-HMAC-SHA256"):
             return _message(403, "Forbidden")
-        incoming = await read_request(request)
+        try:
+            incoming = await read_request(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            return _message(413, "Request Entity Too Large")
         event = function_url_event(incoming, url_id(self.name))
         headers = {"x-amzn-RequestId": incoming.request_id}
         try:
