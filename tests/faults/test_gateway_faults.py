@@ -165,3 +165,23 @@ def test_sigterm_past_the_grace_period_stops_and_keeps_accepted_calls(
         # The re-run sleeps 30 s too; that it started again is what matters here.
         wait_for(lambda: (markers / "started-later").stat().st_mtime > stopping, 20, "not run again")
         assert ow.get(f"/api/v1/namespaces/_/activations/{accepted['activationId']}").status_code == 404
+
+
+def test_deployed_functions_activations_and_logs_survive_kill_9(emu_factory: Any, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = emu_factory(None, "--no-reload", state_dir=state)
+    client = lambda_client(first)
+    create(client, "kept", {"app.py": "def handler(event, context):\n    return event\n"})
+    with first.openwhisk() as ow:
+        put_action(ow, "logs", "def main(args):\n    print('line', args['n'])\n    return {'n': args['n']}\n")
+        records = [invoke(ow, "logs", {"n": n}).json() for n in range(30)]
+    first.stop(signal.SIGKILL)  # right after the last answer
+
+    second = emu_factory(None, "--no-reload", state_dir=state)
+    reply = lambda_client(second).invoke(FunctionName="kept", Payload=b'{"k": 1}')
+    assert json.loads(reply["Payload"].read()) == {"k": 1}
+    with second.openwhisk() as ow:
+        for n, record in enumerate(records):
+            stored = ow.get(f"/api/v1/namespaces/_/activations/{record['activationId']}").json()
+            assert stored["response"]["result"] == {"n": n}
+            assert stored["logs"][0].endswith(f"stdout: line {n}")
