@@ -60,6 +60,8 @@ class Invoker:
                 end_ms=start,
                 logs=[LogLine(timestamp(), "stderr", line) for line in str(error).splitlines()],
             )
+        if spec.log_limit_bytes is not None:
+            lease.instance.logs.limit_bytes = spec.log_limit_bytes
         outcome = Outcome(phase="init", cold=lease.cold, prewarmed=lease.prewarmed)
         outcome.start_ms = now_ms()
         outcome.wait_ms = max(0, outcome.start_ms - received_ms)

@@ -20,6 +20,7 @@ class FunctionSpec:
     max_instances: int | None = None  # None: the gateway's default
     max_queued: int | None = None  # calls that may wait for an instance; None: the gateway's default
     report_memory: bool = False  # measure the instance's peak memory after each call (Lambda's REPORT)
+    log_limit_bytes: int | None = None  # output kept per activation; None: the log capture's default
 
 
 @dataclass

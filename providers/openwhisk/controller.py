@@ -458,6 +458,7 @@ class Controller:
             },
             timeout_s=action["limits"]["timeout"] / 1000,
             max_instances=action["limits"].get("instances"),
+            log_limit_bytes=action["limits"].get("logs", 10) * 1024 * 1024,  # limits.logs is in MB
         )
 
     async def _run_action(self, call: _Call) -> dict[str, Any]:

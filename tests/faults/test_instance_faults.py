@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RunningEmu, annotations, invoke, needs_node, poll_activation
-from tests.faults.conftest import alive, kill, wait_for_pidfile
+from tests.conftest import RunningEmu, annotations, invoke, needs_node, poll_activation, put_action
+from tests.faults.conftest import VICTIM, alive, kill, wait_for_pidfile
 
 EXITED = "The action did not produce a valid response and exited unexpectedly."
 
@@ -139,6 +139,15 @@ def test_an_output_flood_is_capped_per_activation(faults_emu: RunningEmu) -> Non
     again = ow_call(faults_emu, "victim", {"op": "after-flood"})
     with faults_emu.openwhisk() as ow:
         assert poll_activation(ow, again.json()["activationId"])["logs"] == []
+
+
+def test_an_actions_own_log_limit_caps_its_output(faults_emu: RunningEmu) -> None:
+    with faults_emu.openwhisk() as ow:
+        put_action(ow, "small-logs", VICTIM, limits={"logs": 1})
+        reply = invoke(ow, "small-logs", {"op": "flood", "kb": 3 * 1024})
+        logs = poll_activation(ow, reply.json()["activationId"])["logs"]
+    assert 1000 * 1024 < sum(len(line) for line in logs) < 1200 * 1024
+    assert logs[-1].endswith("the total bytes size exceeds the limit of 1048576 bytes.")
 
 
 def test_a_lambda_output_flood_keeps_the_tail(aws: Any) -> None:
