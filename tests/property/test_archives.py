@@ -11,9 +11,11 @@ import base64
 import contextlib
 import importlib.util
 import io
+import json
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -21,15 +23,33 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from providers.aws_lambda.code import CodeStore
 from providers.aws_lambda.errors import LambdaError
+from tests.conftest import needs_node
 
 # Duplicate entry names are part of the attack surface; zipfile warns when writing them.
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name")
-PROXY = Path(__file__).resolve().parents[2] / "emulator" / "runtime" / "python" / "proxy.py"
+RUNTIME = Path(__file__).resolve().parents[2] / "emulator" / "runtime"
+PROXY = RUNTIME / "python" / "proxy.py"
+NODE_PROXY = RUNTIME / "node" / "proxy.js"
+# Loads the Node.js proxy without starting its server and unpacks each [zip, folder] it is given.
+NODE_HARNESS = """
+const fs = require('fs'), path = require('path'), Module = require('module');
+const file = process.argv[1];
+const source = fs.readFileSync(file, 'utf8').replace(/\\nstart\\(\\);\\s*$/, '\\nmodule.exports = {extractZip};\\n');
+const proxy = new Module(file);
+proxy.filename = file;
+proxy.paths = Module._nodeModulePaths(path.dirname(file));
+proxy._compile(source, file);
+const jobs = JSON.parse(fs.readFileSync(0, 'utf8'));
+console.log(JSON.stringify(jobs.map(([zip, folder]) => {
+  try { proxy.exports.extractZip(Buffer.from(zip, 'base64'), folder); return 'ok'; }
+  catch (error) { return error.constructor.name + ': ' + error.message; }
+})));
+"""
 pieces = st.sampled_from(["..", ".", "", "a", "b", "/", "\\", "C:", "~", "%2e%2e", "a..b", "...", "\u2025"])
 entry_names = st.lists(pieces, min_size=1, max_size=6).map(
     lambda parts: "/".join(parts) if parts[0] != "/" else "".join(parts)
@@ -122,3 +142,76 @@ def test_python_proxy_zip_actions_stay_in_their_folder(
     with contextlib.suppress(proxy.ActionError):
         proxy.unpack_zip(base64.b64encode(archive[0]).decode(), str(workdir))
     assert_contained(root, workdir, before)
+
+
+@needs_node
+@settings(max_examples=25)  # one Node.js process per example, each unpacking a batch
+@given(st.lists(archives(), min_size=1, max_size=8))
+def test_node_proxy_zip_actions_stay_in_their_folder(
+    sandbox: Path, batch: list[tuple[bytes, list[str]]]
+) -> None:
+    root = fresh(sandbox)
+    folders = [root / f"action{n}" for n in range(len(batch))]
+    for folder in folders:
+        folder.mkdir()
+    before = snapshot(root)
+    jobs = [
+        [base64.b64encode(data).decode(), str(folder)]
+        for (data, _), folder in zip(batch, folders, strict=True)
+    ]
+    completed = subprocess.run(
+        ["node", "-e", NODE_HARNESS, str(NODE_PROXY)],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(completed.stdout)
+    assert all(result == "ok" or result.startswith("ActionError: ") for result in results), results
+    for folder in folders:  # what is in the other folders of the batch counts as already there
+        others = {
+            str(path.relative_to(root)) for other in folders if other != folder for path in other.rglob("*")
+        }
+        assert_contained(root, folder, before | others)
+
+
+def link_zip(entries: list[tuple[str, str | None, str]]) -> bytes:
+    """A zip of (name, link target or None, content) entries, in that order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, target, content in entries:
+            info = zipfile.ZipInfo(name)
+            mode = stat.S_IFLNK | 0o777 if target is not None else stat.S_IFREG | 0o644
+            info.external_attr = mode << 16
+            archive.writestr(info, target if target is not None else content)
+    return buffer.getvalue()
+
+
+@needs_node
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [("b", ".", ""), ("b/c", "../x", "")],  # a link through a link to the folder itself
+        [("d", "sub", ""), ("sub/e", None, "x"), ("d/f", "../../out", "")],
+        [("g", "h", ""), ("h", "g", "")],  # a cycle
+        [("i", "j/../..", "")],
+    ],
+)
+def test_node_proxy_link_chains_cannot_lead_out(
+    sandbox: Path, entries: list[tuple[str, str | None, str]]
+) -> None:
+    root = fresh(sandbox)
+    folder = root / "action"
+    folder.mkdir()
+    jobs = [[base64.b64encode(link_zip(entries)).decode(), str(folder)]]
+    completed = subprocess.run(
+        ["node", "-e", NODE_HARNESS, str(NODE_PROXY)],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    (result,) = json.loads(completed.stdout)
+    assert result == "ok" or result.startswith("ActionError: "), result
+    assert_contained(root, folder, {"action"})

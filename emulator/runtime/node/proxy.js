@@ -358,6 +358,17 @@ function extractZip(archive, root) {
     throw new ActionError(`There was an error uncompressing the action archive: ${error.message}`);
   }
   for (const entry of entries) entry.target = safeTarget(root, entry.name);
+  try {
+    writeEntries(archive, root, entries);
+  } catch (error) {
+    // A damaged entry, or entries that clash on disk (`a` and `a/b`, an entry named ""): the
+    // archive's fault, reported as such rather than as a crash of the proxy.
+    if (error instanceof ActionError) throw error;
+    throw new ActionError(`There was an error uncompressing the action archive: ${error.message}`);
+  }
+}
+
+function writeEntries(archive, root, entries) {
   const links = [];
   for (const entry of entries) {
     if (entry.isDir) {
