@@ -34,6 +34,9 @@ def act(args):
         line = "x" * 1023
         for _ in range(args["kb"]):
             print(line)
+    elif op == "flood-line":  # one line with no end
+        sys.stdout.write("x" * args["kb"] * 1024)
+        sys.stdout.flush()
     elif op == "eat":
         block = bytearray(args["mb"] * 1024 * 1024)
         block[::4096] = b"y" * len(block[::4096])  # touch every page, so it is resident

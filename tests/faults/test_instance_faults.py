@@ -123,9 +123,10 @@ def test_a_hang_that_ignores_sigterm_is_killed_at_its_timeout(faults_emu: Runnin
 # -- output floods -------------------------------------------------------------------------------
 
 
-def test_an_output_flood_is_capped_per_activation(faults_emu: RunningEmu) -> None:
+@pytest.mark.parametrize("op", ["flood", "flood-line"])
+def test_an_output_flood_is_capped_per_activation(faults_emu: RunningEmu, op: str) -> None:
     before = gateway_rss_mb(faults_emu)
-    reply = ow_call(faults_emu, "victim", {"op": "flood", "kb": 30 * 1024})  # 30 MB of lines
+    reply = ow_call(faults_emu, "victim", {"op": op, "kb": 30 * 1024})  # 30 MB, in lines or in one
     assert reply.status_code == 200, reply.text[:500]
     with faults_emu.openwhisk() as ow:
         logs = poll_activation(ow, reply.json()["activationId"])["logs"]
