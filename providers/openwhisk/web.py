@@ -172,10 +172,13 @@ class WebActions:
         # OpenWhisk's resultAsHtml/Svg/Text: `body` first, then the field named like the extension.
         value = result.get("body", result.get(extension, _MISSING)) if isinstance(result, dict) else result
         if extension == "text":
-            return Response(_text(value), headers={**headers, "content-type": CONTENT_TYPES[extension]})
+            text = _text(value).encode(errors="replace")
+            return Response(text, headers={**headers, "content-type": CONTENT_TYPES[extension]})
         if not isinstance(value, str):
             raise _BadResponse(_invalid_media(CONTENT_TYPES[extension].split(";")[0]))
-        return Response(value, headers={**headers, "content-type": CONTENT_TYPES[extension]})
+        return Response(
+            value.encode(errors="replace"), headers={**headers, "content-type": CONTENT_TYPES[extension]}
+        )
 
 
 class _BadResponse(Exception):
@@ -252,12 +255,12 @@ def _http_response(result: Any, extra_headers: dict[str, str]) -> Response:
             content_type = "text/html"
             raw_headers.append((b"content-type", b"text/html"))
         if _is_text(content_type) or "svg" in content_type:
-            payload = body.encode()
+            payload = body.encode(errors="replace")  # a lone surrogate becomes "?", as on the JVM
         else:
             try:
                 payload = base64.b64decode(body, validate=True)
             except (binascii.Error, ValueError):
-                payload = body.encode()
+                payload = body.encode(errors="replace")
     else:
         payload = json.dumps(body).encode()
         if content_type is None:
@@ -289,7 +292,7 @@ def _status_code(value: Any, body: Any) -> int:
         raise _BadResponse(WEB_BAD_HTTP)
     try:
         status = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Overflow: a statusCode of 1e999
         raise _BadResponse(WEB_BAD_HTTP) from None
     # 1xx is never a final response.
     if not 200 <= status <= 599:

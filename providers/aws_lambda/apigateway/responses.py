@@ -62,7 +62,7 @@ def rest_response(
     if unknown:
         raise MalformedResponse(f"unknown keys {sorted(unknown)}")
     headers = merged_headers(optional_object(result, "headers"), optional_object(result, "multiValueHeaders"))
-    body = text_body(result).encode("utf-8")
+    body = utf8(text_body(result))
     if base64_flag(result) and accepts_binary(accept, binary_media_types):
         body = decode_base64(body)
     return finished(status_code(result.get("statusCode")), headers, body)
@@ -109,7 +109,7 @@ def http_response(payload: bytes) -> HttpResponse:
     if isinstance(result, dict) and "statusCode" in result:
         return described_response(result)
     if isinstance(result, str):
-        return inferred_response(result.encode("utf-8"))
+        return inferred_response(utf8(result))
     return inferred_response(payload)
 
 
@@ -121,9 +121,9 @@ def function_url_response(payload: bytes) -> HttpResponse:
     if isinstance(result, dict) and "statusCode" in result:
         return described_response(result)
     if isinstance(result, str):
-        return inferred_response(result.encode("utf-8"))
+        return inferred_response(utf8(result))
     compact = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
-    return inferred_response(compact.encode("utf-8"))
+    return inferred_response(utf8(compact))
 
 
 def inferred_response(body: bytes) -> HttpResponse:
@@ -134,7 +134,7 @@ def described_response(result: dict[str, Any]) -> HttpResponse:
     headers = [(name, v2_header_text(value)) for name, value in optional_object(result, "headers").items()]
     # Each cookie becomes a Set-Cookie header of its own.
     headers.extend(("Set-Cookie", checked_header(cookie)) for cookie in response_cookies(result))
-    body = text_body(result).encode("utf-8")
+    body = utf8(text_body(result))
     if base64_flag(result):
         body = decode_base64(body)
     return finished(status_code(result.get("statusCode")), headers, body)
@@ -170,6 +170,12 @@ def parse_json(payload: bytes) -> Any:
         raise MalformedResponse(f"the answer is not JSON: {error}") from None
 
 
+def utf8(text: str) -> bytes:
+    """A function's text as sent. A lone surrogate (valid in JSON, not in UTF-8) becomes "?", as
+    the JVM's encoder writes it."""
+    return text.encode("utf-8", errors="replace")
+
+
 def reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -182,7 +188,7 @@ def status_code(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise MalformedResponse(f"statusCode {value!r} is not an integer")
     text = str(value).strip()
-    if not text.isdigit() or not 200 <= int(text) <= 599:
+    if not text.isdecimal() or not 200 <= int(text) <= 599:  # decimal: "²" is a digit, not a number
         raise MalformedResponse(f"statusCode {value!r} is not an HTTP status")
     return int(text)
 
