@@ -5,19 +5,22 @@ here many calls of both clouds at once, and Lambda's Event calls end to end.)
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
+import socket
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.aws_lambda.conftest import create, lambda_client
-from tests.conftest import RunningEmu, invoke, poll_activation, put_action
+from tests.conftest import GUEST_KEY, RunningEmu, invoke, poll_activation, put_action
 
 # Sleeps, then leaves a marker named after the call: a marker per call means nothing was lost.
 SLOW_MARKER = """
@@ -185,3 +188,55 @@ def test_deployed_functions_activations_and_logs_survive_kill_9(emu_factory: Any
             stored = ow.get(f"/api/v1/namespaces/_/activations/{record['activationId']}").json()
             assert stored["response"]["result"] == {"n": n}
             assert stored["logs"][0].endswith(f"stdout: line {n}")
+
+
+def test_clients_that_hang_up_mid_call_cost_nothing(emu_factory: Any, tmp_path: Path) -> None:
+    """Callers that leave before the answer: their calls still finish and are recorded, no
+    instance or queue slot is lost, and the gateway serves on."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    emu = emu_factory(None, "--no-reload", "--max-instances", "2", "--max-queue", "4")
+    client = deploy(emu)
+    user, password = GUEST_KEY.split(":")
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    for n in range(12):
+        port = "openwhisk" if n % 2 == 0 else "lambda"
+        parts = urlsplit(emu.urls[port])
+        body = json.dumps({"dir": str(markers), "id": f"left{n}", "sleep": 0.3}).encode()
+        path = (
+            "/api/v1/namespaces/_/actions/slow?blocking=true"
+            if port == "openwhisk"
+            else "/2015-03-31/functions/slow/invocations"
+        )
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Basic {auth}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        with socket.create_connection((parts.hostname, parts.port)) as sock:
+            sock.sendall(head.encode() + body)
+        time.sleep(0.05)  # the gateway reads it, then finds the caller gone
+    # Half of them found every instance and queue slot taken and were refused at once; the rest ran.
+    wait_for(lambda: len(list(markers.glob("done-*"))) >= 4, 30, "the abandoned calls did not run")
+    with emu.openwhisk() as ow:
+        reply = invoke(
+            ow, "slow", {"dir": str(markers), "id": "after", "sleep": 0}, "blocking=true&result=true"
+        )
+        assert reply.json()["id"] == "after"
+        ran = [int(p.name[len("done-left") :]) for p in markers.glob("done-left*")]
+        # OpenWhisk records an activation whether or not its caller waited for it.
+        listed = ow.get("/api/v1/namespaces/_/activations?name=slow&limit=200").json()
+        assert len(listed) == 1 + sum(1 for n in ran if n % 2 == 0)
+    reply = client.invoke(
+        FunctionName="slow", Payload=json.dumps({"dir": str(markers), "id": "after2", "sleep": 0})
+    )
+    assert json.loads(reply["Payload"].read())["id"] == "after2"
+    # Every slot came back: a full load of calls at once is served, none throttled.
+    with ThreadPoolExecutor(6) as pool:
+        replies = list(
+            pool.map(
+                lambda n: ow_blocking(emu, {"dir": str(markers), "id": f"full{n}", "sleep": 0.2}),
+                range(6),
+            )
+        )
+    assert [r.status_code for r in replies] == [200] * 6
+    assert "Traceback" not in emu.console()
