@@ -1,7 +1,8 @@
 """Soak: many calls across clouds and functions at high concurrency, with instances killed under it.
 
 Starts `emu up` on a project with OpenWhisk actions and Lambda functions (Python and, when
-`node` is on PATH, Node.js) and an API Gateway route, then makes `--calls` calls from
+`node` is on PATH, Node.js), an API Gateway route, an Azure Functions HTTP function and a Google
+Cloud Function (Python), then makes `--calls` calls from
 `--concurrency` clients, round robin over the functions. Every `--kill-every` calls it SIGKILLs a
 random instance process of the gateway. Each answer is checked: the right echo, or the error
 the cloud gives for an instance that died under its call (the injected fault). It reports calls
@@ -52,6 +53,31 @@ def handler(event, context):
         return {"statusCode": 200, "body": event["queryStringParameters"]["n"]}
     return {"echo": event.get("n")}
 """
+AZURE_APP = """
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="soak", methods=["GET"])
+def soak(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(req.params["n"])
+"""
+AZURE_HOST = '{"version": "2.0"}'
+GCP_MAIN = """
+import functions_framework
+
+
+@functions_framework.http
+def soak(request):
+    return request.args["n"]
+"""
+GCP_MANIFEST = """
+functions:
+  - name: soak
+    runtime: python312
+    source: gcp
+"""
 NODE = "exports.main = (args) => ({echo: args.n});\nexports.handler = async (event) => ({echo: event.n});\n"
 MANIFEST = """
 packages:
@@ -93,10 +119,20 @@ OW_KILLED = {
     "The action did not initialize and exited unexpectedly.",
 }
 LAMBDA_KILLED = "Runtime exited with error: signal: killed"
+# The processes that are instances: the runtime proxies (OpenWhisk, Lambda, Azure) and the
+# Functions Framework servers (Google).
+INSTANCE_COMMANDS = (b"proxy.py", b"proxy.js", b"functions_framework")
 
 
 def write_project(folder: Path, node: bool) -> None:
-    (folder / "py").mkdir(parents=True)
+    (folder / "azure").mkdir(parents=True)
+    (folder / "azure" / "function_app.py").write_text(AZURE_APP)
+    (folder / "azure" / "host.json").write_text(AZURE_HOST)
+    (folder / "gcp").mkdir()
+    (folder / "gcp" / "main.py").write_text(GCP_MAIN)
+    (folder / "gcp" / "requirements.txt").write_text("functions-framework==3.*\n")
+    (folder / "emu.yaml").write_text(GCP_MANIFEST)
+    (folder / "py").mkdir()
     (folder / "py" / "main.py").write_text(PY)
     (folder / "manifest.yaml").write_text(MANIFEST.format(node_action=NODE_ACTION if node else ""))
     (folder / "template.yaml").write_text(TEMPLATE.format(node_function=NODE_FUNCTION if node else ""))
@@ -128,7 +164,7 @@ def rss_mb(pid: int) -> float:
 
 
 def instance_pids(gateway_pid: int) -> list[int]:
-    """The gateway's runtime proxies (warm instances and stem cells)."""
+    """The gateway's instance processes (warm instances and stem cells)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -138,7 +174,7 @@ def instance_pids(gateway_pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if parent == gateway_pid and (b"proxy.py" in command or b"proxy.js" in command):
+        if parent == gateway_pid and any(name in command for name in INSTANCE_COMMANDS):
             pids.append(int(entry.name))
     return pids
 
@@ -195,6 +231,34 @@ def lambda_call(base: str, function: str) -> Call:
     return call
 
 
+def azure_call(base: str) -> Call:
+    async def call(session: aiohttp.ClientSession, n: int) -> str:
+        async with session.get(f"{base}/api/soak?n={n}") as response:
+            text = await response.text()
+        if response.status == 200 and text == str(n):
+            return "ok"
+        # The Functions host answers an empty 500 when the worker running the call dies.
+        if response.status == 500 and text == "":
+            return "injected: azure worker died"
+        return f"azure {response.status}: {text[:200]}"
+
+    return call
+
+
+def gcp_call(base: str) -> Call:
+    async def call(session: aiohttp.ClientSession, n: int) -> str:
+        async with session.get(f"{base}/soak?n={n}") as response:
+            text = await response.text()
+        if response.status == 200 and text == str(n):
+            return "ok"
+        # Google's front end answers 503 when the instance serving the request dies.
+        if response.status == 503 and text.startswith("Service Unavailable:"):
+            return "injected: cloud functions instance died"
+        return f"gcp {response.status}: {text[:200]}"
+
+    return call
+
+
 def apigateway_call(base: str) -> Call:
     async def call(session: aiohttp.ClientSession, n: int) -> str:
         async with session.get(f"{base}/soak?n={n}") as response:
@@ -216,6 +280,8 @@ async def soak(
         openwhisk_call(urls["openwhisk"], "py"),
         lambda_call(urls["lambda"], "SoakPy"),
         apigateway_call(urls["apigateway"]),
+        azure_call(urls["azure"]),
+        gcp_call(urls["gcp"]),
     ]
     if node:
         calls += [openwhisk_call(urls["openwhisk"], "node"), lambda_call(urls["lambda"], "SoakNode")]
