@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from emulator.bodies import BodyTooLarge, read_capped
 from providers.aws_lambda.apigateway.urls import FunctionUrls
 from providers.aws_lambda.code import decode_zip
 from providers.aws_lambda.errors import LambdaError, invalid_parameter
@@ -30,16 +31,10 @@ PAGE_DEFAULT = 50
 
 
 async def read_limited(request: Request, limit: int, too_large: str) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise LambdaError(413, "RequestEntityTooLargeException", too_large)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise LambdaError(413, "RequestEntityTooLargeException", too_large)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_capped(request, limit)
+    except BodyTooLarge:
+        raise LambdaError(413, "RequestEntityTooLargeException", too_large) from None
 
 
 def parse_event(raw: bytes) -> Any:

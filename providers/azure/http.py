@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from emulator import __version__
+from emulator.bodies import BodyTooLarge, read_capped
 from providers.azure.customhandler import HOST_VERSION
 from providers.azure.requests import HttpCall
 from providers.azure.service import Throttle
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from providers.azure.app import AzureFront
 
 log = logging.getLogger("emu.azure")
+MAX_REQUEST_BYTES = 104_857_600  # the Functions host refuses bodies over 100 MB
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
 HOMEPAGE = """<!DOCTYPE html>
 <html><head><title>Your Azure Function App is up and running.</title></head>
@@ -63,7 +65,11 @@ class HostApp:
             return empty(404)
         if not self.authorised(request, function.auth_level):
             return empty(401)
-        call = HttpCall.from_scope(request.scope, await request.body())
+        try:
+            body = await read_capped(request, MAX_REQUEST_BYTES)
+        except BodyTooLarge:
+            return empty(413)  # Kestrel's answer past the host's request size limit
+        call = HttpCall.from_scope(request.scope, body)
         call.route_values = values
         try:
             result = await self.front.service.invoke(app, function, call, call.worker_value())
@@ -122,7 +128,10 @@ class HostApp:
         return empty(404)
 
     async def run_function(self, request: Request, function: Any) -> Response:
-        raw = await request.body()
+        try:
+            raw = await read_capped(request, MAX_REQUEST_BYTES)
+        except BodyTooLarge:
+            return empty(413)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from emulator.bodies import BodyTooLarge, read_capped
 from providers.openwhisk.errors import OpenWhiskError, transaction_id
 
 API_CORS = {
@@ -49,17 +50,10 @@ def tid_of(request: Request) -> str:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to be over `limit`."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise OpenWhiskError(413, f"Request larger than allowed: {declared} > {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise OpenWhiskError(413, f"Request larger than allowed: {size} > {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_capped(request, limit)
+    except BodyTooLarge as error:
+        raise OpenWhiskError(413, f"Request larger than allowed: {error.size} > {limit} bytes.") from None
 
 
 async def json_object(request: Request, limit: int, *, empty_ok: bool = True) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,6 +86,15 @@ def test_wrong_method_and_unknown_route_are_empty_404s(http: httpx.Client) -> No
     ):
         assert reply.status_code == 404
         assert reply.content == b""
+
+
+def test_a_body_over_the_hosts_limit_is_refused_before_it_is_read(emu: RunningEmu) -> None:
+    host, port = emu.urls["azure"].removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        # Only the headers are sent: the answer must not wait for 200 MB that never come.
+        sock.sendall(b"POST /api/HttpExample HTTP/1.1\r\nHost: x\r\nContent-Length: 200000000\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 413 ")
+    assert httpx.post(emu.urls["azure"] + "/api/HttpExample?name=Ada", content=b"x" * 1000).status_code == 200
 
 
 def test_home_page(http: httpx.Client) -> None:

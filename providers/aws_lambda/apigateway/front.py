@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.bodies import BodyTooLarge, read_capped
 from providers.aws_lambda.apigateway.cors import preflight, response_headers
 from providers.aws_lambda.apigateway.events import HttpRequest, RouteMatch, http_event, rest_event
 from providers.aws_lambda.apigateway.responses import (
@@ -33,24 +34,6 @@ def message(status: int, text: str, headers: dict[str, str] | None = None) -> Re
     return Response(
         json.dumps({"message": text}), status_code=status, headers=headers, media_type="application/json"
     )
-
-
-class BodyTooLarge(Exception):
-    """The request body is over the quota; found out before it was read whole."""
-
-
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as its declared or received size passes `limit`."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def read_request(request: Request, limit: int = MAX_BODY_BYTES) -> HttpRequest:

@@ -13,9 +13,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator.bodies import BodyTooLarge
 from emulator.servers import ServerGroup
 from providers.aws_lambda.apigateway.events import function_url_event
-from providers.aws_lambda.apigateway.front import BodyTooLarge, read_request, to_response
+from providers.aws_lambda.apigateway.front import read_request, to_response
 from providers.aws_lambda.apigateway.responses import MalformedResponse, function_url_response
 from providers.aws_lambda.errors import LambdaError, invalid_parameter
 from providers.aws_lambda.functions import LambdaFunction, last_modified
