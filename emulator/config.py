@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BACKENDS = ("auto", "process", "docker")
+# The docker backend's image per runtime family: the public slim images, unless EMU_IMAGE_<FAMILY> names another.
+DEFAULT_IMAGES = {"python": "python:3.12-slim", "nodejs": "node:20-slim"}
+
+
+def _images() -> dict[str, str]:
+    return {
+        family: os.environ.get(f"EMU_IMAGE_{family.upper()}") or image
+        for family, image in DEFAULT_IMAGES.items()
+    }
 
 
 @dataclass
@@ -23,6 +33,12 @@ class Settings:
     reload: bool = True
     # Where requirements.txt / package.json installs are cached; None: EMU_DEPS_CACHE or ~/.cache/emu/deps.
     deps_cache: Path | None = None
+    # Docker backend: the image per runtime family, the memory (MB) of an instance whose function
+    # sets none (and of stem cells until /init), and a network to reach instances on by address
+    # instead of through ports published on 127.0.0.1 (when emu itself runs in a container).
+    images: dict[str, str] = field(default_factory=_images)
+    docker_memory_mb: int = 256
+    docker_network: str | None = field(default_factory=lambda: os.environ.get("EMU_DOCKER_NETWORK") or None)
     # Warm instances idle longer than this are stopped (OpenWhisk keeps them 10 minutes).
     idle_timeout_s: float = 600.0
     # Uninitialised "stem cell" instances kept ready per runtime family.

@@ -17,6 +17,8 @@ from starlette.types import ASGIApp
 
 from emulator import __version__
 from emulator.admin import Admin, AdminContext
+from emulator.backends.base import Backend
+from emulator.backends.docker import DockerBackend, DockerUnavailable, connect
 from emulator.backends.process import ProcessBackend
 from emulator.config import Settings
 from emulator.console import Console
@@ -103,7 +105,10 @@ class Gateway:
                 if settings.reload:
                     watcher = ProjectWatcher(settings.project, settings.state_dir, self._reloaded)
                     watcher.start()
-            pool.start(set().union(*(front.families() for front in self.fronts)))
+            families = set().union(*(front.families() for front in self.fronts))
+            if isinstance(backend, DockerBackend):
+                await backend.open(families)
+            pool.start(families)
             apps: dict[str, ASGIApp] = {
                 "admin": Admin(
                     AdminContext(
@@ -148,9 +153,17 @@ class Gateway:
             with contextlib.suppress(FileNotFoundError):
                 (settings.state_dir / "gateway.json").unlink()
 
-    def _backend(self) -> ProcessBackend:
-        if self.settings.backend == "docker":
-            raise GatewayError("the docker backend is not available yet: use --backend process (or auto)")
+    def _backend(self) -> Backend:
+        """--backend docker needs an engine (DOCKER_HOST honoured); auto takes one when it answers."""
+        choice = self.settings.backend
+        if choice in ("docker", "auto"):
+            try:
+                return DockerBackend(
+                    self.settings, self.console.say, connect(timeout=10.0 if choice == "docker" else 3.0)
+                )
+            except DockerUnavailable as error:
+                if choice == "docker":
+                    raise GatewayError(f"--backend docker: {error}") from None
         return ProcessBackend(self.settings.state_dir / "instances")
 
     def _load(self, root: Path) -> None:

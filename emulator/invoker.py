@@ -71,6 +71,12 @@ class Invoker:
                 init_started = time.monotonic()
                 value = dict(spec.init_value)
                 value["env"] = {**spec.init_value.get("env", {}), **init_env}
+                try:
+                    value = await lease.instance.prepare(spec, value)
+                except InstanceStartError as error:
+                    outcome.error = "The action did not initialize and exited unexpectedly."
+                    lease.instance.logs.feed("stderr", str(error))
+                    return outcome
                 await self._post(lease, "/init", {"value": value}, outcome, during_init=True)
                 outcome.init_ms = round((time.monotonic() - init_started) * 1000)
                 if outcome.error is not None or outcome.status != 200:
@@ -86,6 +92,7 @@ class Invoker:
             if outcome.error is not None and not outcome.timed_out:
                 # The connection dropped: give the process a moment to report how it ended.
                 outcome.exit_code = await instance.wait_exit(EXIT_GRACE_S)
+                outcome.out_of_memory = instance.out_of_memory()
             if not reusable and instance.alive():
                 await instance.stop()
             outcome.logs = await instance.logs.take(LOG_SETTLE_S if instance.alive() else 0.5)

@@ -21,6 +21,8 @@ class FunctionSpec:
     max_queued: int | None = None  # calls that may wait for an instance; None: the gateway's default
     report_memory: bool = False  # measure the instance's peak memory after each call (Lambda's REPORT)
     log_limit_bytes: int | None = None  # output kept per activation; None: the log capture's default
+    # The memory limit (Lambda MemorySize, OpenWhisk limits.memory); None: the backend's default.
+    memory_mb: int | None = None
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Outcome:
     error: str | None = None  # a failure the platform saw: timeout, exit, unparseable answer
     timed_out: bool = False
     exit_code: int | None = None  # the instance's exit status when it exited by itself
+    out_of_memory: bool = False  # the instance was killed for passing its memory limit
     peak_memory_mb: int | None = None
     cold: bool = False
     prewarmed: bool = False

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from emulator.logs import LogCapture
+from emulator.model import FunctionSpec
 
 
 class InstanceStartError(Exception):
@@ -27,6 +28,15 @@ class Instance(Protocol):
 
     def peak_memory_mb(self) -> int | None:
         """The most memory the instance has used, when the backend can tell."""
+        ...
+
+    def out_of_memory(self) -> bool:
+        """Whether the instance was killed for passing its memory limit (after `wait_exit`)."""
+        ...
+
+    async def prepare(self, spec: FunctionSpec, value: dict[str, Any]) -> dict[str, Any]:
+        """Fit the instance to `spec` before its /init: limits, and the host folders in `value`
+        (`path`, `dependencies`) made visible inside it. Returns the /init value to send."""
         ...
 
     async def stop(self) -> None: ...

@@ -14,9 +14,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from emulator.backends.base import InstanceStartError, ServerSpec
 from emulator.logs import LogCapture, pump_lines
+from emulator.model import FunctionSpec
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 READY_PREFIX = b"EMU_PROXY_READY "
@@ -89,6 +91,12 @@ class ProcessInstance:
         if start < 0:
             return None
         return int(status[start + 6 : status.index(b"kB", start)]) // 1024
+
+    def out_of_memory(self) -> bool:
+        return False  # a process has no memory limit of its own
+
+    async def prepare(self, spec: FunctionSpec, value: dict[str, Any]) -> dict[str, Any]:
+        return value  # the host's folders are the instance's folders
 
     async def stop(self) -> None:
         if self._process.returncode is None:

@@ -137,6 +137,7 @@ class LambdaFunction:
             # Lambda does not queue synchronous calls past a function's reserved concurrency.
             max_queued=0 if self.reserved_concurrency is not None else None,
             report_memory=True,
+            memory_mb=self.config["MemorySize"],
         )
 
 

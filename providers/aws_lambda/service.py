@@ -302,6 +302,9 @@ def _result(outcome: Outcome, function: LambdaFunction, request_id: str) -> tupl
         seconds = f"{function.config['Timeout']:.2f}"
         message = f"RequestId: {request_id} Error: Task timed out after {seconds} seconds"
         return _json_bytes({"errorType": "Sandbox.Timedout", "errorMessage": message}), "Unhandled"
+    if outcome.out_of_memory:
+        message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+        return _json_bytes({"errorType": "Runtime.OutOfMemory", "errorMessage": message}), "Unhandled"
     if outcome.error is not None:
         return _json_bytes(_exit_error(outcome.exit_code, request_id)), "Unhandled"
     if outcome.status != 200:

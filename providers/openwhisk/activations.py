@@ -29,6 +29,8 @@ def result_of(outcome: Outcome) -> tuple[int, Any]:
     """(statusCode, result) the way OpenWhisk's ActivationResponse reads the proxy's answer."""
     if outcome.phase == "start":
         return INTERNAL_ERROR, {"error": outcome.error}
+    if outcome.out_of_memory:
+        return DEVELOPER_ERROR, {"error": "The action exhausted its memory and was aborted."}
     if outcome.error is not None:
         return DEVELOPER_ERROR, {"error": outcome.error}
     body = outcome.body

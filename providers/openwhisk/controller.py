@@ -459,6 +459,7 @@ class Controller:
             timeout_s=action["limits"]["timeout"] / 1000,
             max_instances=action["limits"].get("instances"),
             log_limit_bytes=action["limits"].get("logs", 10) * 1024 * 1024,  # limits.logs is in MB
+            memory_mb=action["limits"]["memory"],
         )
 
     async def _run_action(self, call: _Call) -> dict[str, Any]:

@@ -1,0 +1,447 @@
+"""The docker backend: each instance is a container running the runtime proxy, with cloud-like limits.
+
+Containers carry labels naming emu, the gateway, its state dir, the runtime family and (once
+known) the function; `open()` removes what a crashed earlier run with the same state dir left,
+`close()` removes everything this gateway started. Ports are published on 127.0.0.1 only.
+
+Limits: memory (the function's, set with `docker update` at /init since a stem cell starts before
+its function is known), swap off, CPU shares in proportion to memory (as Lambda and OpenWhisk do),
+a PID limit, a read-only root with a writable /tmp. What a container sees of the host is decided
+in `docker_files.py`.
+
+The docker SDK is synchronous: every call runs in a thread, and each container's output is
+followed by a thread of its own that feeds the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from emulator.backends import docker_files
+from emulator.backends.base import InstanceStartError, ServerSpec
+from emulator.backends.docker_images import build_image, ensure_image
+from emulator.backends.process import READY_PREFIX, RUNTIME_DIR
+from emulator.config import Settings
+from emulator.deps import default_cache_root
+from emulator.logs import LogCapture, pump_lines
+from emulator.model import FunctionSpec
+
+LABEL = "emu"  # present on every container emu starts
+PROXY_PORT = 8080
+START_TIMEOUT_S = 30.0
+PIDS_LIMIT = 1024  # Lambda's limit on processes and threads per execution environment
+TMP_SIZE = "512m"  # Lambda's default ephemeral storage
+MB_PER_CPU = 1769  # Lambda: a function gets one vCPU's worth of CPU at 1769 MB
+COMMANDS = {
+    "python": ["python3", f"{docker_files.RUNTIME_MOUNT}/python/proxy.py"],
+    "nodejs": ["node", f"{docker_files.RUNTIME_MOUNT}/node/proxy.js"],
+}
+
+_ids = itertools.count(1)
+
+
+class DockerUnavailable(Exception):
+    """No Docker engine answers."""
+
+
+def connect(timeout: float = 10.0) -> docker.DockerClient:
+    """A client for the engine `DOCKER_HOST` (or the default socket) names, once it answers a ping."""
+    try:
+        client = docker.from_env(timeout=timeout, max_pool_size=256)
+        client.ping()
+    except (docker.errors.DockerException, OSError) as error:
+        where = os.environ.get("DOCKER_HOST") or "the default socket"
+        raise DockerUnavailable(f"no Docker engine answers at {where}: {error}") from None
+    return client
+
+
+def engine_answers() -> bool:
+    try:
+        connect(timeout=3.0).close()
+    except DockerUnavailable:
+        return False
+    return True
+
+
+def cpu_shares(memory_mb: int) -> int:
+    return max(2, round(1024 * memory_mb / MB_PER_CPU))
+
+
+def container_name_part(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-.")[:60] or "fn"
+
+
+class DockerInstance:
+    def __init__(
+        self, backend: DockerBackend, container: Container, family: str, staging: Path | None
+    ) -> None:
+        self.id = container.name
+        self.family = family
+        self.url = ""
+        self.logs = LogCapture()
+        self._backend = backend
+        self._container = container
+        self._staging = staging
+        self._memory_mb = backend.settings.docker_memory_mb
+        self._oom = False
+        self._stopped = False
+        self._exited = asyncio.Event()
+        self._streams = {"stdout": asyncio.StreamReader(limit=1024 * 1024), "stderr": asyncio.StreamReader()}
+        self._pumps: list[asyncio.Task[None]] = []
+
+    # -- output --------------------------------------------------------------------------------
+
+    def follow_output(self) -> None:
+        """Copy the container's stdout and stderr into stream readers, from a thread of its own."""
+        loop = asyncio.get_running_loop()
+
+        def feed(callback: Callable[..., None], *args: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening any more
+                loop.call_soon_threadsafe(callback, *args)
+
+        def run() -> None:
+            try:
+                frames = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
+                for out, err in frames:
+                    if out:
+                        feed(self._streams["stdout"].feed_data, out)
+                    if err:
+                        feed(self._streams["stderr"].feed_data, err)
+            except Exception:  # the container went away under us: its output simply ends
+                pass
+            finally:
+                feed(self._ended)
+
+        threading.Thread(target=run, name=f"logs-{self.id}", daemon=True).start()
+
+    def _ended(self) -> None:
+        for reader in self._streams.values():
+            reader.feed_eof()
+        self._exited.set()
+
+    async def read_ready(self) -> None:
+        line = await self._streams["stdout"].readline()
+        if not line.startswith(READY_PREFIX):
+            raise InstanceStartError(f"unexpected first line from the proxy: {line[:200]!r}")
+
+    def start_log_pumps(self) -> None:
+        self._pumps = [
+            asyncio.create_task(pump_lines(reader, name, self.logs)) for name, reader in self._streams.items()
+        ]
+
+    async def output_tail(self) -> str:
+        try:
+            data = await asyncio.to_thread(self._container.logs, tail=40)
+        except docker.errors.DockerException:
+            return ""
+        return data.decode(errors="replace")
+
+    # -- Instance ------------------------------------------------------------------------------
+
+    def alive(self) -> bool:
+        return not self._stopped and not self._exited.is_set()
+
+    async def wait_exit(self, timeout: float) -> int | None:
+        try:
+            await asyncio.wait_for(self._exited.wait(), timeout)
+        except asyncio.TimeoutError:
+            return None
+        try:
+            state = await asyncio.to_thread(self._state)
+        except docker.errors.DockerException:
+            return None
+        self._oom = bool(state.get("OOMKilled"))
+        code = int(state.get("ExitCode", 0))
+        # 128+N is how a shell and the engine say "killed by signal N"; a process backend says -N.
+        return -(code - 128) if code > 128 else code
+
+    def _state(self) -> dict[str, Any]:
+        self._container.reload()
+        if self._container.attrs["State"].get("Running"):
+            self._container.wait(timeout=5)  # the output ended a moment before the state changes
+            self._container.reload()
+        return self._container.attrs["State"]
+
+    def out_of_memory(self) -> bool:
+        return self._oom
+
+    def peak_memory_mb(self) -> int | None:
+        # The container's memory cgroup, where the engine runs on this machine (cgroup v1, then v2).
+        cid = self._container.id
+        for path in (
+            f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",
+            f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.peak",
+            f"/sys/fs/cgroup/docker/{cid}/memory.peak",
+        ):
+            with contextlib.suppress(OSError, ValueError):
+                return int(Path(path).read_text()) // (1024 * 1024)
+        return None
+
+    async def prepare(self, spec: FunctionSpec, value: dict[str, Any]) -> dict[str, Any]:
+        memory = spec.memory_mb or self._backend.settings.docker_memory_mb
+        name = f"emu-{self._backend.gateway_id}-{container_name_part(spec.key)}-{next(_ids)}"
+
+        def work() -> dict[str, Any]:
+            if memory != self._memory_mb:
+                self._container.update(
+                    mem_limit=f"{memory}m", memswap_limit=f"{memory}m", cpu_shares=cpu_shares(memory)
+                )
+                self._memory_mb = memory
+            # Labels cannot change after creation; the name says which function a stem cell now serves.
+            self._container.rename(name)
+            if self._staging is None:
+                return value
+            return docker_files.visible_value(
+                value, self._staging, self._backend.deps_cache, self._backend.state_dir
+            )
+
+        try:
+            prepared = await asyncio.to_thread(work)
+        except (docker.errors.DockerException, OSError) as error:
+            raise InstanceStartError(
+                f"could not prepare container {self.id} for {spec.key}: {error}"
+            ) from None
+        self.id = name
+        return prepared
+
+    async def stop(self) -> None:
+        self._stopped = True
+        await self._backend.remove(self._container)
+        for pump in self._pumps:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(pump, 1.0)
+        if self._staging is not None:
+            await asyncio.to_thread(shutil.rmtree, self._staging, True)
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(
+        self, settings: Settings, say: Callable[[str], None], client: docker.DockerClient | None = None
+    ):
+        self.settings = settings
+        self.say = say
+        self.client = client or connect()
+        self.gateway_id = uuid.uuid4().hex[:8]
+        self.state_dir = settings.state_dir.resolve()
+        self.deps_cache = (settings.deps_cache or default_cache_root()).resolve()
+        self._work_root = self.state_dir / "containers"
+        self._images: dict[str, asyncio.Task[None]] = {}
+
+    def labels(self, family: str, function: str = "") -> dict[str, str]:
+        return {
+            LABEL: "instance",
+            "emu.gateway": self.gateway_id,
+            "emu.state": str(self.state_dir),
+            "emu.family": family,
+            "emu.function": function,
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self, families: set[str]) -> None:
+        """Remove what a crashed earlier run with this state dir left; get the families' images."""
+        leftovers = await asyncio.to_thread(self._containers, f"emu.state={self.state_dir}")
+        if leftovers:
+            self.say(f"Removing {len(leftovers)} container(s) left by an earlier run")
+            await asyncio.gather(*(self.remove(container) for container in leftovers))
+        shutil.rmtree(self._work_root, ignore_errors=True)
+        self._work_root.mkdir(parents=True, exist_ok=True)
+        for family in sorted(families):
+            try:
+                await self.image_for(family)
+            except InstanceStartError as error:
+                self.say(f"warning: {error}")
+
+    async def close(self) -> None:
+        mine = await asyncio.to_thread(self._containers, f"emu.gateway={self.gateway_id}")
+        await asyncio.gather(*(self.remove(container) for container in mine))
+        shutil.rmtree(self._work_root, ignore_errors=True)
+        self.client.close()
+
+    def _containers(self, label: str) -> list[Container]:
+        return self.client.containers.list(all=True, filters={"label": [LABEL, label]})
+
+    async def remove(self, container: Container) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            try:
+                await asyncio.to_thread(container.remove, force=True, v=True)
+            except docker.errors.APIError as error:
+                if "already in progress" not in str(error):
+                    raise
+
+    async def image_for(self, family: str) -> str:
+        image = self.settings.images.get(family)
+        if image is None or family not in COMMANDS:
+            raise InstanceStartError(f"no runtime for the family '{family}'")
+        await self._ensure(image)
+        return image
+
+    async def _ensure(self, image: str) -> None:
+        task = self._images.get(image)
+        if task is None or (task.done() and task.exception() is not None):
+            task = self._images[image] = asyncio.ensure_future(
+                asyncio.to_thread(ensure_image, self.client, image, self.say)
+            )
+        await asyncio.shield(task)
+
+    # -- instances -----------------------------------------------------------------------------
+
+    async def start(self, family: str, env: dict[str, str]) -> DockerInstance:
+        image = await self.image_for(family)
+        name = f"emu-{self.gateway_id}-{family}-prewarm-{next(_ids)}"
+        staging = self._work_root / name
+        for folder in ("task", "deps"):
+            (staging / folder).mkdir(parents=True, exist_ok=True)
+        self.deps_cache.mkdir(parents=True, exist_ok=True)
+        memory = self.settings.docker_memory_mb
+        options: dict[str, Any] = {
+            "command": COMMANDS[family],
+            "name": name,
+            "labels": self.labels(family),
+            "environment": {
+                **{k: v.replace("127.0.0.1", "host.docker.internal") for k, v in env.items()},
+                "__EMU_PROXY_HOST": "0.0.0.0",
+                "__EMU_PROXY_PORT": str(PROXY_PORT),
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "TMPDIR": "/tmp",
+                "HOME": "/tmp",
+            },
+            "volumes": {
+                str(RUNTIME_DIR): {"bind": docker_files.RUNTIME_MOUNT, "mode": "ro"},
+                str(staging / "task"): {"bind": docker_files.TASK_MOUNT, "mode": "ro"},
+                str(staging / "deps"): {"bind": docker_files.DEPS_MOUNT, "mode": "ro"},
+                str(self.deps_cache): {"bind": docker_files.DEPS_CACHE_MOUNT, "mode": "ro"},
+            },
+            "working_dir": "/tmp",
+            "read_only": True,
+            "tmpfs": {"/tmp": f"rw,exec,size={TMP_SIZE},mode=1777"},
+            "mem_limit": f"{memory}m",
+            "memswap_limit": f"{memory}m",
+            "cpu_shares": cpu_shares(memory),
+            "pids_limit": PIDS_LIMIT,
+        }
+        instance: DockerInstance | None = None
+        try:
+            instance = await self._run(image, options, family, staging, PROXY_PORT)
+            await asyncio.wait_for(instance.read_ready(), START_TIMEOUT_S)
+        except BaseException as error:
+            tail = (
+                await instance.output_tail()
+                if instance is not None and not isinstance(error, asyncio.CancelledError)
+                else ""
+            )
+            await asyncio.shield(self._discard(name, staging))
+            if isinstance(error, (asyncio.TimeoutError, InstanceStartError, docker.errors.DockerException)):
+                reason = str(error) or f"not ready after {START_TIMEOUT_S:.0f} s"
+                raise InstanceStartError(
+                    f"{family} container failed to start: {reason}\n{tail}".rstrip()
+                ) from None
+            raise
+        instance.start_log_pumps()
+        return instance
+
+    async def start_server(self, spec: ServerSpec) -> DockerInstance:
+        """Run `spec.image` (or build `spec.workdir`'s Dockerfile) with PORT set; ready once it answers HTTP."""
+        if spec.image:
+            image = spec.image
+            await self._ensure(image)
+        elif spec.workdir is not None:
+            image = await asyncio.to_thread(build_image, self.client, spec.workdir, spec.key, self.say)
+        else:
+            raise InstanceStartError(f"{spec.key}: a container needs an image or a folder with a Dockerfile")
+        name = f"emu-{self.gateway_id}-{container_name_part(spec.key)}-{next(_ids)}"
+        options: dict[str, Any] = {
+            "name": name,
+            "labels": self.labels("server", spec.key),
+            "environment": {**spec.env, "PORT": str(spec.port)},
+            "mem_limit": "512m",  # Cloud Run's default
+            "memswap_limit": "512m",
+            "pids_limit": PIDS_LIMIT,
+        }
+        if spec.command:
+            options["command"] = spec.command
+        try:
+            instance = await self._run(image, options, "server", None, spec.port)
+            instance.start_log_pumps()
+            await self._wait_listening(instance, spec)
+        except BaseException as error:
+            await asyncio.shield(self._discard(name, None))
+            if isinstance(error, docker.errors.DockerException):
+                raise InstanceStartError(f"{spec.key}: the container did not start: {error}") from None
+            raise
+        return instance
+
+    async def _run(
+        self, image: str, options: dict[str, Any], family: str, staging: Path | None, port: int
+    ) -> DockerInstance:
+        network = self.settings.docker_network
+        if network:
+            options["network"] = network
+        else:
+            options["ports"] = {f"{port}/tcp": ("127.0.0.1", None)}
+        options["extra_hosts"] = {"host.docker.internal": "host-gateway"}
+        container = await asyncio.to_thread(self.client.containers.run, image, detach=True, **options)
+        instance = DockerInstance(self, container, family, staging)
+        instance.follow_output()
+        await asyncio.to_thread(container.reload)
+        settings = container.attrs["NetworkSettings"]
+        if network:
+            address = settings["Networks"][network]["IPAddress"]
+            instance.url = f"http://{address}:{port}"
+        else:
+            bindings = (settings.get("Ports") or {}).get(f"{port}/tcp") or []
+            if not bindings:
+                raise InstanceStartError(f"container {container.name} exited before its port was published")
+            instance.url = f"http://127.0.0.1:{bindings[0]['HostPort']}"
+        return instance
+
+    async def _wait_listening(self, instance: DockerInstance, spec: ServerSpec) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + spec.ready_timeout_s
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if not instance.alive():
+                    tail = await instance.output_tail()
+                    raise InstanceStartError(
+                        f"{spec.key}: the container exited before it listened on port {spec.port}\n{tail}".rstrip()
+                    )
+                try:
+                    async with session.get(
+                        instance.url + "/", timeout=aiohttp.ClientTimeout(total=2)
+                    ) as reply:
+                        await reply.read()
+                    return  # any HTTP answer: it listens
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+                if loop.time() > deadline:
+                    tail = await instance.output_tail()
+                    raise InstanceStartError(
+                        f"{spec.key}: nothing answered on port {spec.port} (the PORT variable) within "
+                        f"{spec.ready_timeout_s:.0f} s\n{tail}".rstrip()
+                    )
+                await asyncio.sleep(0.05)
+
+    async def _discard(self, name: str, staging: Path | None) -> None:
+        with contextlib.suppress(docker.errors.DockerException):
+            container = await asyncio.to_thread(self.client.containers.get, name)
+            await self.remove(container)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
