@@ -29,6 +29,9 @@ GUEST_KEY = (
     "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 )
 START_TIMEOUT_S = 30.0
+# The backend every `emu up` started here uses unless a test names one: EMU_TEST_BACKEND=docker runs
+# the end-to-end tests with their instances in containers (tests/docker runs a subset that way).
+TEST_BACKEND = os.environ.get("EMU_TEST_BACKEND") or "process"
 
 
 @dataclass
@@ -65,6 +68,8 @@ def start_emu(project: Path | None, state_dir: Path, *extra: str) -> RunningEmu:
     ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "apigateway", "azure", "gcp", "admin")]
     command = [sys.executable, "-m", "emulator", "up", *([str(project)] if project else []), *ports]
     command += ["--state-dir", str(state_dir), *extra]
+    if not any(arg.startswith("--backend") for arg in extra):
+        command += ["--backend", TEST_BACKEND]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with output.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)

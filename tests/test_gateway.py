@@ -91,7 +91,7 @@ def test_environment_variables_set_options(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=30,
-        env={**os.environ, "EMU_BACKEND": "docker"},
+        env={**os.environ, "EMU_BACKEND": "docker", "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
     )
     assert completed.returncode == 1
-    assert "docker backend is not available yet" in completed.stderr
+    assert "--backend docker: no Docker engine answers at unix://" in completed.stderr

@@ -23,7 +23,7 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +106,9 @@ class DockerInstance:
 
     # -- output --------------------------------------------------------------------------------
 
-    def follow_output(self) -> None:
-        """Copy the container's stdout and stderr into stream readers, from a thread of its own."""
+    def follow_output(self, frames: Iterator[tuple[bytes | None, bytes | None]]) -> None:
+        """Copy the container's stdout and stderr (`frames`, from an attach made before the
+        container started, so no line is missed) into stream readers, from a thread of its own."""
         loop = asyncio.get_running_loop()
 
         def feed(callback: Callable[..., None], *args: object) -> None:
@@ -116,7 +117,6 @@ class DockerInstance:
 
         def run() -> None:
             try:
-                frames = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
                 for out, err in frames:
                     if out:
                         feed(self._streams["stdout"].feed_data, out)
@@ -253,6 +253,13 @@ class DockerBackend:
             "emu.function": function,
         }
 
+    def _reachable(self, value: str) -> str:
+        """A gateway URL as a container reaches it, when the gateway listens beyond loopback
+        (OpenWhisk standalone's `__OW_API_HOST` is host.docker.internal too)."""
+        if self.settings.host in ("127.0.0.1", "localhost", "::1"):
+            return value  # only the host can reach it; keep the URL the user sees
+        return value.replace("127.0.0.1", "host.docker.internal")
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def open(self, families: set[str]) -> None:
@@ -316,7 +323,7 @@ class DockerBackend:
             "name": name,
             "labels": self.labels(family),
             "environment": {
-                **{k: v.replace("127.0.0.1", "host.docker.internal") for k, v in env.items()},
+                **{k: self._reachable(v) for k, v in env.items()},
                 "__EMU_PROXY_HOST": "0.0.0.0",
                 "__EMU_PROXY_PORT": str(PROXY_PORT),
                 "PYTHONUNBUFFERED": "1",
@@ -398,9 +405,9 @@ class DockerBackend:
         else:
             options["ports"] = {f"{port}/tcp": ("127.0.0.1", None)}
         options["extra_hosts"] = {"host.docker.internal": "host-gateway"}
-        container = await asyncio.to_thread(self.client.containers.run, image, detach=True, **options)
+        container, frames = await asyncio.to_thread(self._create_attached, image, options)
         instance = DockerInstance(self, container, family, staging)
-        instance.follow_output()
+        instance.follow_output(frames)
         await asyncio.to_thread(container.reload)
         settings = container.attrs["NetworkSettings"]
         if network:
@@ -412,6 +419,18 @@ class DockerBackend:
                 raise InstanceStartError(f"container {container.name} exited before its port was published")
             instance.url = f"http://127.0.0.1:{bindings[0]['HostPort']}"
         return instance
+
+    def _create_attached(self, image: str, options: dict[str, Any]) -> tuple[Container, Any]:
+        """Create, attach to its output, then start: as `docker run` does, so no output is lost."""
+        container = self.client.containers.create(image, **options)
+        try:
+            frames = container.attach(stdout=True, stderr=True, stream=True, logs=False, demux=True)
+            container.start()
+        except BaseException:
+            with contextlib.suppress(docker.errors.DockerException):
+                container.remove(force=True, v=True)
+            raise
+        return container, frames
 
     async def _wait_listening(self, instance: DockerInstance, spec: ServerSpec) -> None:
         loop = asyncio.get_running_loop()
