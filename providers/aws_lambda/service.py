@@ -184,7 +184,11 @@ class LambdaService:
         except Throttled:
             raise _throttled(reserved=function.reserved_concurrency is not None) from None
         if outcome.phase == "start":
-            raise LambdaError(500, "ServiceException", f"emu could not start the function: {outcome.logs}")
+            raise LambdaError(
+                500,
+                "ServiceException",
+                f"emu could not start the function: {' '.join(line.text for line in outcome.logs)}",
+            )
         body, error = _result(outcome, function, request_id)
         result = InvokeResult(
             request_id, body, error, _log_text(outcome, function, request_id), outcome.timed_out
