@@ -283,7 +283,8 @@ class DockerBackend:
         self.client.close()
 
     def _containers(self, label: str) -> list[Container]:
-        return self.client.containers.list(all=True, filters={"label": [LABEL, label]})
+        # Sparse: no inspect per container, which would fail for one removed in the meantime.
+        return self.client.containers.list(all=True, sparse=True, filters={"label": [LABEL, label]})
 
     async def remove(self, container: Container) -> None:
         with contextlib.suppress(docker.errors.NotFound):

@@ -6,11 +6,13 @@ scripts/offline-images.sh tags, when they are there; otherwise emu's defaults (p
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
 from tests.conftest import RunningEmu, start_emu
@@ -71,4 +73,10 @@ def docker_emu(images: dict[str, str], tmp_path: Path) -> Iterator[Any]:
 
 def containers_of(engine: Any, state_dir: Path) -> list[Any]:
     """The containers emu started for the gateway(s) with this state dir."""
-    return engine.containers.list(all=True, filters={"label": ["emu", f"emu.state={state_dir.resolve()}"]})
+    found = []
+    for sparse in engine.containers.list(
+        all=True, sparse=True, filters={"label": ["emu", f"emu.state={state_dir.resolve()}"]}
+    ):
+        with contextlib.suppress(docker.errors.NotFound):  # removed since it was listed
+            found.append(engine.containers.get(sparse.id))
+    return found
