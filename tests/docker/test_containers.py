@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aws_lambda.conftest import create, lambda_client
 from tests.conftest import invoke, put_action
 from tests.docker.conftest import containers_of
@@ -192,3 +194,16 @@ def test_a_missing_image_is_named_with_how_to_provide_it(
     text = "\n".join(logs)
     assert "the image 'emu-missing/python:0' is not on the Docker engine and pulling it failed" in text
     assert "docker pull emu-missing/python:0" in text
+
+
+def test_auto_takes_the_engine_that_answers(
+    engine: Any, images: dict[str, str], emu_factory: Any, tmp_path: Path
+) -> None:
+    emu = emu_factory(None, "--no-reload", "--backend", "auto", state_dir=tmp_path / "auto")
+    assert "backend: docker" in emu.console()
+    emu.stop()
+    no_engine = f"unix://{tmp_path}/no-engine.sock"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", no_engine)
+        emu = emu_factory(None, "--no-reload", "--backend", "auto", state_dir=tmp_path / "fallback")
+    assert "backend: process" in emu.console()

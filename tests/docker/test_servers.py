@@ -57,6 +57,7 @@ async def test_a_built_server_answers_on_its_port(backend: DockerBackend, tmp_pa
         )
     finally:
         await instance.stop()
+        backend.client.images.remove("emu-build/gcp-hello:latest", force=True)
     assert containers_of(backend.client, backend.settings.state_dir) == []
 
 
