@@ -21,6 +21,7 @@ import itertools
 import os
 import re
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -368,13 +369,6 @@ class DockerBackend:
 
     async def start_server(self, spec: ServerSpec) -> DockerInstance:
         """Run `spec.image` (or build `spec.workdir`'s Dockerfile) with PORT set; ready once it answers HTTP."""
-        if spec.image:
-            image = spec.image
-            await self._ensure(image)
-        elif spec.workdir is not None:
-            image = await asyncio.to_thread(build_image, self.client, spec.workdir, spec.key, self.say)
-        else:
-            raise InstanceStartError(f"{spec.key}: a container needs an image or a folder with a Dockerfile")
         name = f"emu-{self.gateway_id}-{container_name_part(spec.key)}-{next(_ids)}"
         options: dict[str, Any] = {
             "name": name,
@@ -384,14 +378,27 @@ class DockerBackend:
             "memswap_limit": "512m",
             "pids_limit": PIDS_LIMIT,
         }
-        if spec.command:
-            options["command"] = spec.command
+        staging = None
+        if spec.image:
+            image = spec.image
+            await self._ensure(image)
+            if spec.command:
+                options["command"] = spec.command
+        elif spec.workdir is not None and (spec.workdir / "Dockerfile").is_file():
+            image = await asyncio.to_thread(build_image, self.client, spec.workdir, spec.key, self.say)
+            if spec.command:
+                options["command"] = spec.command
+        elif spec.command:
+            staging = self._work_root / name
+            image = await self._command_in_runtime_image(spec, options, staging)
+        else:
+            raise InstanceStartError(f"{spec.key}: a container needs an image, a Dockerfile or a command")
         try:
-            instance = await self._run(image, options, "server", None, spec.port)
+            instance = await self._run(image, options, "server", staging, spec.port)
             instance.start_log_pumps()
             await self._wait_listening(instance, spec)
         except BaseException as error:
-            await asyncio.shield(self._discard(name, None))
+            await asyncio.shield(self._discard(name, staging))
             if isinstance(error, docker.errors.DockerException):
                 raise InstanceStartError(f"{spec.key}: the container did not start: {error}") from None
             raise
@@ -420,6 +427,49 @@ class DockerBackend:
                 raise InstanceStartError(f"container {container.name} exited before its port was published")
             instance.url = f"http://127.0.0.1:{bindings[0]['HostPort']}"
         return instance
+
+    async def _command_in_runtime_image(
+        self, spec: ServerSpec, options: dict[str, Any], staging: Path
+    ) -> str:
+        """Run a server `command` written for the host (a Functions Framework function) in the
+        runtime image of its language: its folder staged at /var/task, the dependency cache at
+        /var/deps-cache, host paths in its arguments and environment rewritten, and listening on
+        every address of the container rather than its loopback."""
+        assert spec.command
+        program = Path(spec.command[0]).name
+        if spec.command[0] == sys.executable or program.startswith("python"):
+            family, interpreter = "python", "python3"
+        elif program in ("node", "nodejs"):
+            family, interpreter = "nodejs", "node"
+        else:
+            raise InstanceStartError(
+                f"{spec.key}: cannot run {spec.command[0]!r} in a container: give it an image or a Dockerfile"
+            )
+        image = await self.image_for(family)
+        (staging / "task").mkdir(parents=True, exist_ok=True)
+        self.deps_cache.mkdir(parents=True, exist_ok=True)
+        if spec.workdir is not None:
+            await asyncio.to_thread(docker_files.stage, spec.workdir, staging / "task", self.state_dir)
+        places = {str(self.deps_cache): docker_files.DEPS_CACHE_MOUNT}
+        if spec.workdir is not None:
+            places[str(spec.workdir.resolve())] = docker_files.TASK_MOUNT
+            places[str(spec.workdir)] = docker_files.TASK_MOUNT
+
+        def inside(text: str) -> str:
+            for host, mount in sorted(places.items(), key=lambda item: -len(item[0])):
+                text = text.replace(host, mount)
+            return "0.0.0.0" if text == "127.0.0.1" else text
+
+        options["command"] = [interpreter, *(inside(arg) for arg in spec.command[1:])]
+        options["environment"] = {key: inside(value) for key, value in options["environment"].items()}
+        options["working_dir"] = docker_files.TASK_MOUNT
+        options["volumes"] = {
+            str(staging / "task"): {"bind": docker_files.TASK_MOUNT, "mode": "ro"},
+            str(self.deps_cache): {"bind": docker_files.DEPS_CACHE_MOUNT, "mode": "ro"},
+        }
+        options["environment"].setdefault("HOME", "/tmp")
+        options["environment"]["PYTHONDONTWRITEBYTECODE"] = "1"
+        return image
 
     def _create_attached(self, image: str, options: dict[str, Any]) -> tuple[Container, Any]:
         """Create, attach to its output, then start: as `docker run` does, so no output is lost."""
