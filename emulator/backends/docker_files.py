@@ -47,24 +47,36 @@ def visible_value(
     value: dict[str, Any], staging: Path, deps_cache: Path | None, keep_out: Path | None
 ) -> dict[str, Any]:
     """`value` with its host folders staged for the container and their paths rewritten."""
-    value = dict(value)
+    places: dict[str, str] = {}
     path = value.get("path")
     if isinstance(path, str) and path:
         if not Path(path).is_dir():
             raise FileNotFoundError(f"The code folder '{path}' does not exist.")
         stage(Path(path), staging / "task", keep_out)
-        value["path"] = TASK_MOUNT
-        # LAMBDA_TASK_ROOT and the like name the code folder: they name it as the container sees it.
-        env = value.get("env")
-        if isinstance(env, dict):
-            value["env"] = {k: (TASK_MOUNT if v == path else v) for k, v in env.items()}
+        places[path.rstrip("/")] = TASK_MOUNT
     folders = value.get("dependencies")
     if isinstance(folders, list):
-        value["dependencies"] = [
-            _dependency(Path(folder), index, staging, deps_cache, keep_out)
-            for index, folder in enumerate(folders)
-        ]
-    return value
+        for index, folder in enumerate(folders):
+            places[str(folder).rstrip("/")] = _dependency(Path(folder), index, staging, deps_cache, keep_out)
+    # Every string naming one of those folders or a file in it (the path itself, LAMBDA_TASK_ROOT,
+    # an Azure function's scriptFile...) names it as the container sees it; source text is left alone.
+    rewritten = _rewrite(value, sorted(places.items(), key=lambda item: -len(item[0])))
+    if "code" in value:
+        rewritten["code"] = value["code"]
+    return rewritten
+
+
+def _rewrite(item: Any, places: list[tuple[str, str]]) -> Any:
+    if isinstance(item, str):
+        for host, inside in places:
+            if item == host or item.startswith(host + "/"):
+                return inside + item[len(host) :]
+        return item
+    if isinstance(item, dict):
+        return {key: _rewrite(value, places) for key, value in item.items()}
+    if isinstance(item, list):
+        return [_rewrite(value, places) for value in item]
+    return item
 
 
 def _dependency(
