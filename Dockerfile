@@ -5,7 +5,7 @@ WORKDIR /opt/emu
 COPY pyproject.toml README.md ./
 COPY emulator emulator
 COPY providers providers
-RUN pip install --no-cache-dir . && rm -rf /root/.cache
+RUN pip install --no-cache-dir .
 ENV PYTHONUNBUFFERED=1
 ENTRYPOINT ["emu"]
 CMD ["up", "--help"]
