@@ -29,6 +29,9 @@ from pathlib import Path
 
 import aiohttp
 
+# The process backend unless EMU_BACKEND says otherwise: a Docker engine would change what is measured.
+os.environ.setdefault("EMU_BACKEND", "process")
+
 ROOT = Path(__file__).resolve().parent.parent
 PROXY = ROOT / "emulator" / "runtime" / "python" / "proxy.py"
 GUEST_KEY = (
