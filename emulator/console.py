@@ -3,13 +3,20 @@ function's own output, each line prefixed with the function's name.
 
 `text` is for people (colour only when the terminal has it: click strips it otherwise); `json` is
 one JSON object per line, with a `kind`, for machines.
+
+Long tasks (`Console.task`: dependency installs, image pulls and builds) show as one live line on
+a terminal, redrawn in place with a spinner and a bar, cleared before any other line is printed;
+as a start and an end line when the output is not a terminal; and as `progress` events in JSON.
+Tasks report from worker threads too, so every write holds the console's lock.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,8 +26,11 @@ import click
 
 from emulator.cockpit.records import output_lines
 from emulator.events import Invocation
+from emulator.progress import Task, end_line, live_line, start_line
 
 LOG_FORMATS = ("text", "json")
+REDRAW_EVERY_S = 0.1  # the live line's frame rate: enough to look alive, cheap to draw
+JSON_UPDATE_EVERY_S = 0.5  # `progress` update events per task at most this often
 
 
 def function_table(functions: list[dict[str, Any]]) -> str:
@@ -70,13 +80,111 @@ class Console:
     def __init__(self, stream: TextIO | None = None, log_format: str = "text") -> None:
         self.stream = stream or sys.stdout
         self.json = log_format == "json"
+        self.live = not self.json and _isatty(self.stream)  # redraw a task line in place
+        self._lock = threading.RLock()
+        self._tasks: list[Task] = []  # running, oldest first
+        self._drawn = False  # the live line is on screen and must be cleared before other output
+        self._frame = 0
+        self._last_draw = 0.0
+        self._last_event: dict[int, float] = {}
+        self._ticker: threading.Thread | None = None
 
     def _emit(self, kind: str, text: str, **fields: Any) -> None:
-        if self.json:
-            record = {"time": now_iso(), "kind": kind, **fields}
-            click.echo(json.dumps(record, default=str), file=self.stream)
-        else:
+        with self._lock:
+            if self.json:
+                record = {"time": now_iso(), "kind": kind, **fields}
+                click.echo(json.dumps(record, default=str), file=self.stream)
+                return
+            self._clear_live()
             click.echo(text, file=self.stream)
+            self._draw_live()
+
+    # -- tasks -----------------------------------------------------------------------------------
+
+    def task(self, label: str, unit: str = "") -> Task:
+        """Start showing a long task; update and finish it through the handle (or a `with` block)."""
+        return Task(label, self, unit)
+
+    def task_started(self, task: Task) -> None:
+        with self._lock:
+            self._tasks.append(task)
+            if self.json:
+                self._emit("progress", "", task=task.label, id=task.id, phase="start", unit=task.unit)
+            elif self.live:
+                self._draw_live(force=True)
+                self._start_ticker()
+            else:
+                self._emit("progress", start_line(task))
+
+    def task_updated(self, task: Task) -> None:
+        with self._lock:
+            if self.json:
+                now = time.monotonic()
+                if now - self._last_event.get(task.id, 0.0) < JSON_UPDATE_EVERY_S:
+                    return
+                self._last_event[task.id] = now
+                self._emit(
+                    "progress", "", task=task.label, id=task.id, phase="update", unit=task.unit,
+                    current=task.current, total=task.total, detail=task.detail,
+                )  # fmt: skip
+            elif self.live:
+                self._draw_live()
+
+    def task_finished(self, task: Task) -> None:
+        with self._lock:
+            if task in self._tasks:
+                self._tasks.remove(task)
+            self._last_event.pop(task.id, None)
+            if self.json:
+                self._emit(
+                    "progress", "", task=task.label, id=task.id, phase="end", unit=task.unit,
+                    current=task.current, total=task.total, ok=task.ok, message=task.message,
+                    **({"error": task.error} if task.error else {}), elapsed_ms=round(task.elapsed * 1000),
+                )  # fmt: skip
+                return
+            line = end_line(task)
+            if self.live:
+                mark = click.style("✔", fg="green") if task.ok else click.style("✖", fg="red")
+                line = f"{mark} {line}"
+            self._emit("progress", line)
+
+    def _clear_live(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[2K")
+            self._drawn = False
+
+    def _draw_live(self, force: bool = False) -> None:
+        """Redraw the live line, at most every REDRAW_EVERY_S unless forced (or after a clear)."""
+        if not self.live or not self._tasks:
+            return
+        now = time.monotonic()
+        if self._drawn and not force and now - self._last_draw < REDRAW_EVERY_S:
+            return
+        self._last_draw = now
+        self._frame += 1
+        spinner, text = live_line(self._tasks, self._frame, shutil.get_terminal_size().columns)
+        self.stream.write("\r\x1b[2K" + click.style(spinner, fg="cyan") + " " + text)
+        self.stream.flush()
+        self._drawn = True
+
+    def _start_ticker(self) -> None:
+        """Keep the spinner turning while a task is silent (npm, a slow layer)."""
+        if self._ticker is not None and self._ticker.is_alive():
+            return
+
+        def tick() -> None:
+            while True:
+                time.sleep(REDRAW_EVERY_S)
+                with self._lock:
+                    if not self._tasks:
+                        self._ticker = None
+                        return
+                    self._draw_live()
+
+        self._ticker = threading.Thread(target=tick, name="console-ticker", daemon=True)
+        self._ticker.start()
+
+    # -- lines -----------------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
         self._emit("message", text, message=click.unstyle(text))
@@ -118,6 +226,13 @@ class Console:
 
     def stopping(self) -> None:
         self._emit("stopping", "Stopping emu...", message="Stopping emu...")
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
 
 
 class JsonLogFormatter(logging.Formatter):

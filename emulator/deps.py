@@ -5,6 +5,9 @@ A Python function's `requirements.txt` is installed with pip (`--target`), a Nod
 instance gets those folders on its module path through the proxy's `/init` value
 (`dependencies`). Editing the manifest changes the digest, so the next cold start installs again;
 an unchanged manifest costs one `stat` per cold start.
+
+An install shows as a console task: pip's output lines say which requirement it is collecting, so
+the task counts them; npm says nothing useful until it ends, so its task only spins.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from emulator.progress import Task, tasks_for
 
 PYTHON_MANIFEST = "requirements.txt"
 NODE_MANIFEST = "package.json"
@@ -51,6 +56,7 @@ class DependencyCache:
     def __init__(self, root: Path | None = None, say: Callable[[str], None] | None = None) -> None:
         self.root = root or default_cache_root()
         self._say = say or (lambda text: None)
+        self._task = tasks_for(self._say)
         self._locks: dict[Path, asyncio.Lock] = {}
         self._known: dict[tuple[str, ...], tuple[tuple[tuple[int, int], ...], list[Path]]] = {}
 
@@ -89,29 +95,49 @@ class DependencyCache:
 
     async def _install(self, manifest: _Manifest, target: Path) -> None:
         what = manifest.files[0]
-        self._say(f"Installing dependencies from {what} ...")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=target.parent))
-        try:
-            if manifest.family == "python":
-                command = [
-                    sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-                    "--quiet", "--target", str(staging), "-r", str(what),
-                ]  # fmt: skip
-                cwd = what.parent
-            else:
-                for file in manifest.files:
-                    shutil.copy2(file, staging / file.name)
-                verb = "ci" if len(manifest.files) > 1 else "install"
-                command = ["npm", verb, "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"]
-                cwd = staging
-            await _run(command, cwd, what)
-            (staging / COMPLETE_MARKER).write_text(json.dumps([str(f) for f in manifest.files]))
-            shutil.rmtree(target, ignore_errors=True)
-            staging.rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        self._say(f"Installed dependencies from {what}")
+        with self._task(f"Installing dependencies from {what}", unit="packages") as task:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=target.parent))
+            try:
+                if manifest.family == "python":
+                    # Not --quiet: its "Collecting ..." lines are the progress; no bar of its own in a pipe.
+                    command = [
+                        sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+                        "--progress-bar", "off", "--target", str(staging), "-r", str(what),
+                    ]  # fmt: skip
+                    cwd = what.parent
+                else:
+                    for file in manifest.files:
+                        shutil.copy2(file, staging / file.name)
+                    verb = "ci" if len(manifest.files) > 1 else "install"
+                    command = ["npm", verb, "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"]
+                    cwd = staging
+                watch = PipProgress(task).line if manifest.family == "python" else None
+                await _run(command, cwd, what, watch)
+                (staging / COMPLETE_MARKER).write_text(json.dumps([str(f) for f in manifest.files]))
+                shutil.rmtree(target, ignore_errors=True)
+                staging.rename(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            task.finish(True, f"Installed dependencies from {what}")
+
+
+class PipProgress:
+    """Turns pip's output lines into task updates: how many requirements collected, and the current one."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.collected = 0
+
+    def line(self, text: str) -> None:
+        text = text.strip()
+        if text.startswith("Collecting "):
+            self.collected += 1
+            self.task.update(self.collected, detail=text.split()[1])
+        elif text.startswith("Downloading ") or text.startswith("Using cached "):
+            self.task.update(detail=text.split()[-1 if text.startswith("Using") else 1].rsplit("/", 1)[-1])
+        elif text.startswith("Installing collected packages:"):
+            self.task.update(detail="installing " + text.partition(":")[2].strip())
 
 
 def _find_manifest(source: Path, family: str) -> _Manifest | None:
@@ -152,7 +178,10 @@ def _digest(manifest: _Manifest, family: str) -> str:
     return hasher.hexdigest()[:20]
 
 
-async def _run(command: list[str], cwd: Path, manifest: Path) -> None:
+async def _run(
+    command: list[str], cwd: Path, manifest: Path, watch: Callable[[str], None] | None = None
+) -> None:
+    """Run an installer; each output line goes to `watch`; a failure carries the output's tail."""
     try:
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -160,14 +189,21 @@ async def _run(command: list[str], cwd: Path, manifest: Path) -> None:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            limit=1 << 20,  # npm may print a long line; the default 64 kB would fail the read
         )
     except FileNotFoundError:
         raise DependencyError(
             f"{manifest}: cannot install dependencies: {command[0]} is not installed"
         ) from None
-    output, _ = await process.communicate()
+    assert process.stdout is not None
+    tail = ""
+    async for raw in process.stdout:  # line by line, so the console can follow along
+        line = raw.decode(errors="replace")
+        tail = (tail + line)[-OUTPUT_TAIL:]
+        if watch is not None:
+            watch(line)
+    await process.wait()
     if process.returncode != 0:
-        tail = output.decode(errors="replace").strip()[-OUTPUT_TAIL:]
         raise DependencyError(
-            f"{manifest}: installing dependencies failed ({command[0]} exited {process.returncode}):\n{tail}"
+            f"{manifest}: installing dependencies failed ({command[0]} exited {process.returncode}):\n{tail.strip()}"
         )

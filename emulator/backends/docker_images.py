@@ -1,21 +1,24 @@
 """Images for the docker backend: present already, pulled with progress, or built from a Dockerfile.
 
-Every call here blocks on the engine; the backend runs them in a thread.
+Every call here blocks on the engine; the backend runs them in a thread. Pulls and builds show as
+console tasks (`emulator.progress`): a pull's bytes summed over its layers, a build's step N/M.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
 
 from emulator.backends.base import InstanceStartError
+from emulator.progress import Task, tasks_for
 
-PROGRESS_EVERY_S = 1.0
+BUILD_LOG_TAIL = 2000  # characters of build output kept for an error message
+STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 
 
 class ImageUnavailable(InstanceStartError):
@@ -32,12 +35,12 @@ def ensure_image(client: docker.DockerClient, image: str, say: Callable[[str], N
     except docker.errors.APIError as error:
         raise ImageUnavailable(f"cannot look up the image '{image}': {error.explanation or error}") from None
     repository, tag = split_reference(image)
-    say(f"Pulling {image} ...")
-    try:
-        _pull(client, repository, tag, image, say)
-    except (docker.errors.APIError, docker.errors.DockerException, OSError) as error:
-        raise ImageUnavailable(missing_image_message(image, str(error))) from None
-    say(f"Pulled {image}")
+    with tasks_for(say)(f"Pulling {image}", unit="B") as task:
+        try:
+            _pull(client, repository, tag, image, task)
+        except (docker.errors.APIError, docker.errors.DockerException, OSError) as error:
+            raise ImageUnavailable(missing_image_message(image, str(error))) from None
+        task.finish(True, f"Pulled {image}")
 
 
 def missing_image_message(image: str, reason: str) -> str:
@@ -49,28 +52,46 @@ def missing_image_message(image: str, reason: str) -> str:
     )
 
 
-def _pull(
-    client: docker.DockerClient, repository: str, tag: str, image: str, say: Callable[[str], None]
-) -> None:
-    layers: dict[str, tuple[int, int]] = {}
-    last = time.monotonic()
+def _pull(client: docker.DockerClient, repository: str, tag: str, image: str, task: Task) -> None:
+    progress = PullProgress(task)
     for event in client.api.pull(repository, tag=tag, stream=True, decode=True):
         if "error" in event:
             raise docker.errors.APIError(event["error"])
-        detail = event.get("progressDetail") or {}
-        if event.get("status") == "Downloading" and detail.get("total"):
-            layers[event.get("id", "")] = (detail.get("current", 0), detail["total"])
-        if time.monotonic() - last >= PROGRESS_EVERY_S and layers:
-            last = time.monotonic()
-            done = sum(current for current, _ in layers.values())
-            total = sum(size for _, size in layers.values())
-            say(f"  {image}: {progress_bar(done, total)} {done / 1e6:.1f}/{total / 1e6:.1f} MB")
+        progress.event(event)
     client.images.get(image)  # raises ImageNotFound when the stream ended without the image
 
 
-def progress_bar(done: int, total: int, width: int = 30) -> str:
-    filled = min(width, int(width * done / total)) if total else 0
-    return "[" + "#" * filled + "-" * (width - filled) + "]"
+class PullProgress:
+    """The engine reports a pull per layer; the task shows the bytes of all layers together.
+
+    A layer's size is known once it starts downloading, so the total grows at first, as the
+    docker CLI's own display does.
+    """
+
+    DONE = ("Download complete", "Pull complete", "Already exists")
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.layers: dict[str, tuple[int, int]] = {}  # id -> (bytes downloaded, size); size 0 = unknown
+        self.done: set[str] = set()
+
+    def event(self, event: dict[str, Any]) -> None:
+        layer, status = event.get("id"), str(event.get("status") or "")
+        if not layer or status not in ("Pulling fs layer", "Downloading", *self.DONE):
+            return  # "Pulling from library/python", "Waiting", "Extracting": nothing to add up
+        current, size = self.layers.get(layer, (0, 0))
+        detail = event.get("progressDetail") or {}
+        if status == "Downloading" and detail.get("total"):
+            current, size = int(detail.get("current") or 0), int(detail["total"])
+        elif status in self.DONE:
+            current = size
+            self.done.add(layer)
+        self.layers[layer] = (current, size)
+        self.task.update(
+            sum(c for c, _ in self.layers.values()),
+            sum(s for _, s in self.layers.values()),
+            f"{len(self.done)}/{len(self.layers)} layers",
+        )
 
 
 def split_reference(image: str) -> tuple[str, str]:
@@ -88,16 +109,24 @@ def build_image(client: docker.DockerClient, workdir: Path, key: str, say: Calla
     if not (workdir / "Dockerfile").is_file():
         raise ImageUnavailable(f"{key}: no image given and no Dockerfile in {workdir}")
     tag = "emu-build/" + re.sub(r"[^a-z0-9_.-]+", "-", key.lower()).strip("-.") + ":latest"
-    say(f"Building {tag} from {workdir / 'Dockerfile'} ...")
-    try:
-        client.images.build(path=str(workdir), tag=tag, rm=True, forcerm=True)
-    except docker.errors.BuildError as error:
-        tail = "".join(str(item.get("stream") or item.get("error") or "") for item in error.build_log)[-2000:]
-        raise ImageUnavailable(
-            f"{key}: building {workdir / 'Dockerfile'} failed: {error.msg}\n{tail}"
-        ) from None
-    except docker.errors.APIError as error:
-        raise ImageUnavailable(
-            f"{key}: building {workdir / 'Dockerfile'} failed: {error.explanation or error}"
-        ) from None
+    with tasks_for(say)(f"Building {tag} from {workdir / 'Dockerfile'}", unit="steps") as task:
+        log = ""
+        try:
+            # The low-level stream, not `images.build`, which returns only once the build is over.
+            for event in client.api.build(path=str(workdir), tag=tag, rm=True, forcerm=True, decode=True):
+                text = str(event.get("stream") or event.get("error") or "")
+                log = (log + text)[-BUILD_LOG_TAIL:]
+                if "error" in event:
+                    raise ImageUnavailable(
+                        f"{key}: building {workdir / 'Dockerfile'} failed: {str(event['error']).strip()}\n{log}"
+                    )
+                step = STEP.match(text)
+                if step:
+                    task.update(int(step[1]), int(step[2]), step[3].strip())
+            client.images.get(tag)  # raises ImageNotFound when the stream ended without the image
+        except docker.errors.APIError as error:
+            raise ImageUnavailable(
+                f"{key}: building {workdir / 'Dockerfile'} failed: {error.explanation or error}"
+            ) from None
+        task.finish(True, f"Built {tag}")
     return tag
