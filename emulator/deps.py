@@ -204,6 +204,7 @@ async def _run(
             watch(line)
     await process.wait()
     if process.returncode != 0:
+        tool = command[2] if command[1:2] == ["-m"] else Path(command[0]).name  # "pip", not the interpreter
         raise DependencyError(
-            f"{manifest}: installing dependencies failed ({command[0]} exited {process.returncode}):\n{tail.strip()}"
+            f"{manifest}: installing dependencies failed ({tool} exited {process.returncode}):\n{tail.strip()}"
         )

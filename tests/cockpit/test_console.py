@@ -8,6 +8,9 @@ import re
 import time
 from pathlib import Path
 
+import httpx
+import pytest
+
 from emulator.cockpit import scaffold
 from emulator.cockpit.records import matches, normalise, output_lines
 from emulator.console import JsonLogFormatter
@@ -198,3 +201,33 @@ def test_python_log_records_become_json_lines_too() -> None:
         "logger": "emu.gateway",
         "message": "listening on 0.0.0.0",
     }
+
+
+def test_a_dependency_install_shows_progress_events_on_the_first_call(
+    tmp_path: Path, emu_factory: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMU_DEPS_CACHE", str(tmp_path / "fresh-cache"))  # not the session's warm one
+    project = tmp_path / "project"
+    scaffold.create("lambda", "table", "python", project)
+    code = project / "table" / "table"
+    (code / "requirements.txt").write_text("tabulate==0.9.0\n")
+    (code / "app.py").write_text(
+        "from tabulate import tabulate\n\ndef lambda_handler(event, context):\n    return tabulate([[1, 2]])\n"
+    )
+    emu = emu_factory(project, "--log-format", "json", "--no-reload")  # type: ignore[operator]
+    reply = httpx.post(
+        f"{emu.urls['lambda']}/2015-03-31/functions/TableFunction/invocations", json={}, timeout=120
+    )
+    assert reply.status_code == 200 and reply.json() == "-  -\n1  2\n-  -", reply.text
+    wait_for(emu, r'"kind": "invocation"')
+    records = [json.loads(line) for line in emu.console().splitlines() if line.strip()]
+    progress = [record for record in records if record["kind"] == "progress"]
+    label = f"Installing dependencies from {code / 'requirements.txt'}"
+    assert {record["task"] for record in progress} == {label}
+    phases = [record["phase"] for record in progress]
+    assert phases[0] == "start" and phases[-1] == "end" and "update" in phases
+    update = next(record for record in progress if record["phase"] == "update")
+    assert update["current"] == 1 and update["detail"] == "tabulate==0.9.0" and update["total"] is None
+    assert progress[-1]["ok"] is True and progress[-1]["elapsed_ms"] > 0
+    kinds = [record["kind"] for record in records]
+    assert kinds.index("progress") < kinds.index("invocation")  # installed before the cold start ran

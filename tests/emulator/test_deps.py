@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from emulator.console import Console
 from emulator.deps import DependencyCache
 
 pytestmark = pytest.mark.timeout(300)
@@ -69,3 +72,30 @@ async def test_a_failed_install_is_said_once_and_gives_no_folders(tmp_path: Path
     assert await cache.ensure(tmp_path, "python") == []
     warnings = [line for line in said if line.startswith("warning:")]
     assert len(warnings) == 1 and "requirements.txt" in warnings[0]
+
+
+async def test_a_pip_install_shows_which_requirement_it_collects(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("tabulate==0.9.0\n")
+    stream = io.StringIO()
+    await DependencyCache(tmp_path / "cache", Console(stream, log_format="json").say).ensure(
+        tmp_path, "python"
+    )
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert {event["kind"] for event in events} == {"progress"}
+    start, *updates, end = events
+    assert start["task"] == f"Installing dependencies from {tmp_path / 'requirements.txt'}"
+    assert updates and updates[0]["current"] == 1 and updates[0]["detail"] == "tabulate==0.9.0"
+    assert end["phase"] == "end" and end["ok"] is True
+    assert end["message"] == f"Installed dependencies from {tmp_path / 'requirements.txt'}"
+
+
+async def test_a_failed_install_ends_its_task_and_warns_with_the_output(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("this-package-does-not-exist-emu==0.0.0\n")
+    stream = io.StringIO()
+    await DependencyCache(tmp_path / "cache", Console(stream).say).ensure(tmp_path, "python")
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("requirements.txt ...")
+    assert re.search(r"requirements\.txt: failed \(\d+\.\d s\)$", lines[1])
+    warning = "\n".join(lines[2:])
+    assert warning.startswith("warning: ") and "pip exited 1" in warning
+    assert "this-package-does-not-exist-emu" in warning  # pip's own words, from the output's tail
