@@ -202,7 +202,7 @@ async def _run(
         tail = (tail + line)[-OUTPUT_TAIL:]
         if watch is not None:
             watch(line)
-    await process.wait()
+    await process.communicate()  # not wait(): this also closes the drained pipe's transport
     if process.returncode != 0:
         tool = command[2] if command[1:2] == ["-m"] else Path(command[0]).name  # "pip", not the interpreter
         raise DependencyError(
