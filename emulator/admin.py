@@ -1,6 +1,6 @@
 """The admin port: the dashboard at `/` and the `/_emu/...` API the `emu` commands use.
 
-- `GET /_emu/health`: 200 once every server listens, 503 before.
+- `GET /_emu/health`: 200 once every server listens, 503 before; `degraded` when the Docker engine is gone.
 - `GET /_emu/functions`: every function, with its instance counts.
 - `GET /_emu/invocations?name=N&limit=L`: recent invocations from the state store, newest first.
 - `GET /_emu/events`: invocations as they finish, as Server-Sent Events.
@@ -94,9 +94,14 @@ class Admin:
         return FileResponse(DASHBOARD / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def health(self, request: Request) -> Response:
-        if self.context.is_ready():
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "starting"}, status_code=503)
+        if not self.context.is_ready():
+            return JSONResponse({"status": "starting"}, status_code=503)
+        # The docker backend's engine may go away while emu serves: say so, and still answer 200.
+        engine_status = getattr(self.context.pool.backend, "engine_status", None)
+        problem = await engine_status() if engine_status is not None else None
+        if problem is not None:
+            return JSONResponse({"status": "degraded", "docker": problem})
+        return JSONResponse({"status": "ok"})
 
     # -- functions -------------------------------------------------------------------------------
 

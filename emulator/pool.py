@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from emulator.backends.base import Backend, Instance, ServerSpec
+from emulator.backends.docker_sources import is_own_image
 from emulator.config import Settings
 from emulator.model import FunctionSpec
 
@@ -175,8 +176,8 @@ class Pool:
         return instance, False
 
     def _replenish(self, family: str) -> None:
-        if self._closed or self.settings.prewarm_per_family <= 0:
-            return
+        if self._closed or self.settings.prewarm_per_family <= 0 or is_own_image(family):
+            return  # a function's own image gets no stem cells, as in the clouds
         self._background(self._top_up(family))
 
     async def _top_up(self, family: str) -> None:

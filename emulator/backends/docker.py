@@ -9,6 +9,14 @@ its function is known), swap off, CPU shares in proportion to memory (as Lambda 
 a PID limit, a read-only root with a writable /tmp. What a container sees of the host is decided
 in `docker_files.py`.
 
+Functions may bring their own image (`docker_sources.py`): a Lambda container image runs its
+ENTRYPOINT + CMD as a custom runtime's bootstrap under the proxy (mounted at /var/emu-runtime, as
+the image's /var/runtime is its own), which needs python3 in the image; an OpenWhisk blackbox
+image is the action container itself.
+
+When the engine stops answering, starting an instance fails with `EngineUnavailable`, which names
+the engine; every call asks the engine anew, so emu recovers by itself once it answers again.
+
 The docker SDK is synchronous: every call runs in a thread, and each container's output is
 followed by a thread of its own that feeds the event loop.
 """
@@ -31,11 +39,13 @@ from typing import Any
 import aiohttp
 import docker
 import docker.errors
+import requests.exceptions
 from docker.models.containers import Container
 
 from emulator.backends import docker_files
 from emulator.backends.base import InstanceStartError, ServerSpec
 from emulator.backends.docker_images import build_image, ensure_image
+from emulator.backends.docker_sources import ImageSource, image_source
 from emulator.backends.process import READY_PREFIX, RUNTIME_DIR
 from emulator.config import Settings
 from emulator.deps import default_cache_root
@@ -52,6 +62,10 @@ COMMANDS = {
     "python": ["python3", f"{docker_files.RUNTIME_MOUNT}/python/proxy.py"],
     "nodejs": ["node", f"{docker_files.RUNTIME_MOUNT}/node/proxy.js"],
 }
+# Where the proxy sits in a Lambda container image: its /var/runtime holds the image's own runtime.
+IMAGE_RUNTIME_MOUNT = "/var/emu-runtime"
+# What the engine's client raises when nothing answers on its socket (requests' errors are OSErrors).
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 _ids = itertools.count(1)
 
@@ -60,14 +74,21 @@ class DockerUnavailable(Exception):
     """No Docker engine answers."""
 
 
+class EngineUnavailable(InstanceStartError):
+    """The engine stopped answering while emu runs: no instance can start until it is back."""
+
+
+def engine_address() -> str:
+    return os.environ.get("DOCKER_HOST") or "the default socket"
+
+
 def connect(timeout: float = 10.0) -> docker.DockerClient:
     """A client for the engine `DOCKER_HOST` (or the default socket) names, once it answers a ping."""
     try:
         client = docker.from_env(timeout=timeout, max_pool_size=256)
         client.ping()
     except (docker.errors.DockerException, OSError) as error:
-        where = os.environ.get("DOCKER_HOST") or "the default socket"
-        raise DockerUnavailable(f"no Docker engine answers at {where}: {error}") from None
+        raise DockerUnavailable(f"no Docker engine answers at {engine_address()}: {error}") from None
     return client
 
 
@@ -87,6 +108,24 @@ def container_name_part(text: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-.")[:60] or "fn"
 
 
+def bootstrap_value(value: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
+    """The /init value for a Lambda container image: its ENTRYPOINT + CMD as the custom runtime's
+    bootstrap, run in its WORKDIR; the function's ImageConfig (EntryPoint, Command,
+    WorkingDirectory) overrides each of them, as Lambda applies it."""
+    overrides = value.get("image_config") or {}
+    entrypoint = overrides.get("EntryPoint") or image_config.get("Entrypoint") or []
+    command = overrides.get("Command") or image_config.get("Cmd") or []
+    workdir = overrides.get("WorkingDirectory") or image_config.get("WorkingDir") or "/"
+    prepared = {key: item for key, item in value.items() if key != "image_config"}
+    prepared.update(path=workdir, bootstrap=[str(part) for part in (*entrypoint, *command)])
+    return prepared
+
+
+def missing_python(error: Exception) -> bool:
+    text = str(error)
+    return "python3" in text and ("not found" in text or "no such file" in text)
+
+
 class DockerInstance:
     def __init__(
         self, backend: DockerBackend, container: Container, family: str, staging: Path | None
@@ -104,6 +143,8 @@ class DockerInstance:
         self._exited = asyncio.Event()
         self._streams = {"stdout": asyncio.StreamReader(limit=1024 * 1024), "stderr": asyncio.StreamReader()}
         self._pumps: list[asyncio.Task[None]] = []
+        # A Lambda container image's ENTRYPOINT, CMD and WORKDIR, which /init turns into the bootstrap.
+        self.image_config: dict[str, Any] | None = None
 
     # -- output --------------------------------------------------------------------------------
 
@@ -205,6 +246,8 @@ class DockerInstance:
                 self._memory_mb = memory
             # Labels cannot change after creation; the name says which function a stem cell now serves.
             self._container.rename(name)
+            if self.image_config is not None:
+                return bootstrap_value(value, self.image_config)
             if self._staging is None:
                 return value
             return docker_files.visible_value(
@@ -213,9 +256,9 @@ class DockerInstance:
 
         try:
             prepared = await asyncio.to_thread(work)
-        except (docker.errors.DockerException, OSError) as error:
-            raise InstanceStartError(
-                f"could not prepare container {self.id} for {spec.key}: {error}"
+        except ENGINE_ERRORS as error:
+            raise await self._backend.failure(
+                error, f"could not prepare container {self.id} for {spec.key}"
             ) from None
         self.id = name
         return prepared
@@ -244,6 +287,7 @@ class DockerBackend:
         self.deps_cache = (settings.deps_cache or default_cache_root()).resolve()
         self._work_root = self.state_dir / "containers"
         self._images: dict[str, asyncio.Task[None]] = {}
+        self._own_images: dict[str, asyncio.Task[tuple[str, dict[str, Any]]]] = {}
 
     def labels(self, family: str, function: str = "") -> dict[str, str]:
         return {
@@ -260,6 +304,25 @@ class DockerBackend:
         if self.settings.host in ("127.0.0.1", "localhost", "::1"):
             return value  # only the host can reach it; keep the URL the user sees
         return value.replace("127.0.0.1", "host.docker.internal")
+
+    # -- the engine ----------------------------------------------------------------------------
+
+    async def engine_status(self) -> str | None:
+        """None while the engine answers, else why not (for /_emu/health)."""
+        try:
+            await asyncio.to_thread(self.client.ping)
+        except ENGINE_ERRORS as error:
+            return f"the Docker engine at {engine_address()} does not answer: {error}"
+        return None
+
+    async def failure(self, error: BaseException, what: str) -> InstanceStartError:
+        """The error for a failed engine call: `EngineUnavailable` when the engine itself is gone."""
+        if isinstance(error, InstanceStartError) and not isinstance(error, EngineUnavailable):
+            return error
+        down = await self.engine_status()
+        if down is not None:
+            return EngineUnavailable(f"{what}: {down}. emu goes on once the engine answers again.")
+        return InstanceStartError(f"{what}: {error}")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -296,6 +359,10 @@ class DockerBackend:
                     raise
 
     async def image_for(self, family: str) -> str:
+        source = image_source(family)
+        if source is not None:
+            image, _ = await self._own_image(family, source)
+            return image
         image = self.settings.images.get(family)
         if image is None or family not in COMMANDS:
             raise InstanceStartError(f"no runtime for the family '{family}'")
@@ -310,9 +377,44 @@ class DockerBackend:
             )
         await asyncio.shield(task)
 
+    async def _own_image(self, family: str, source: ImageSource) -> tuple[str, dict[str, Any]]:
+        """A function's own image (pulled or built once per family) and its config (ENTRYPOINT...)."""
+        task = self._own_images.get(family)
+        if task is None or (task.done() and task.exception() is not None):
+            task = self._own_images[family] = asyncio.ensure_future(self._fetch_own_image(source))
+        return await asyncio.shield(task)
+
+    async def _fetch_own_image(self, source: ImageSource) -> tuple[str, dict[str, Any]]:
+        try:
+            if source.reference is not None:
+                await self._ensure(source.reference)
+                image = source.reference
+            else:
+                assert source.context is not None
+                key = f"lambda-{source.context.name}-{source.digest[:12]}"
+                tag = await asyncio.to_thread(
+                    build_image, self.client, source.context, key, self.say, source.dockerfile
+                )
+                image = tag
+            attrs = (await asyncio.to_thread(self.client.images.get, image)).attrs
+        except ENGINE_ERRORS as error:
+            raise await self.failure(
+                error, f"could not get the image {source.reference or source.context}"
+            ) from None
+        return image, attrs.get("Config") or {}
+
     # -- instances -----------------------------------------------------------------------------
 
     async def start(self, family: str, env: dict[str, str]) -> DockerInstance:
+        try:
+            return await self._start(family, env)
+        except ENGINE_ERRORS as error:
+            raise await self.failure(error, f"could not start a {family} container") from None
+
+    async def _start(self, family: str, env: dict[str, str]) -> DockerInstance:
+        source = image_source(family)
+        if source is not None:
+            return await self._start_own_image(family, source, env)
         image = await self.image_for(family)
         name = f"emu-{self.gateway_id}-{family}-prewarm-{next(_ids)}"
         staging = self._work_root / name
@@ -367,8 +469,80 @@ class DockerBackend:
         instance.start_log_pumps()
         return instance
 
+    async def _start_own_image(self, family: str, source: ImageSource, env: dict[str, str]) -> DockerInstance:
+        """A container of a function's own image, ready for /init.
+
+        Lambda: the proxy (python3 from the image, the proxy's files mounted read-only) replaces
+        the ENTRYPOINT and, at /init, runs the image's ENTRYPOINT + CMD as the bootstrap of a
+        custom runtime, against the Runtime API it serves: the contract of Lambda's own images.
+        The root is read-only with a writable /tmp, as in Lambda.
+
+        Blackbox: the image runs as it is and must answer on port 8080 (OpenWhisk's dockerskeleton
+        contract); it keeps a writable root, as OpenWhisk's action containers do.
+        """
+        image, config = await self._own_image(family, source)
+        name = f"emu-{self.gateway_id}-{source.kind}-{next(_ids)}"
+        memory = self.settings.docker_memory_mb
+        options: dict[str, Any] = {
+            "name": name,
+            "labels": self.labels(family),
+            "environment": {k: self._reachable(v) for k, v in env.items()},
+            "mem_limit": f"{memory}m",
+            "memswap_limit": f"{memory}m",
+            "cpu_shares": cpu_shares(memory),
+            "pids_limit": PIDS_LIMIT,
+        }
+        if source.kind == "lambda":
+            options["entrypoint"] = ["python3", f"{IMAGE_RUNTIME_MOUNT}/python/proxy.py"]
+            options["environment"].update(
+                {"__EMU_PROXY_HOST": "0.0.0.0", "__EMU_PROXY_PORT": str(PROXY_PORT), "PYTHONUNBUFFERED": "1"}
+            )
+            options["volumes"] = {str(RUNTIME_DIR): {"bind": IMAGE_RUNTIME_MOUNT, "mode": "ro"}}
+            options["read_only"] = True
+            options["tmpfs"] = {"/tmp": f"rw,exec,size={TMP_SIZE},mode=1777"}
+        instance: DockerInstance | None = None
+        try:
+            instance = await self._run(image, options, family, None, PROXY_PORT)
+            if source.kind == "lambda":
+                instance.image_config = config
+                await asyncio.wait_for(instance.read_ready(), START_TIMEOUT_S)
+                instance.start_log_pumps()
+            else:
+                instance.start_log_pumps()
+                await self._wait_listening(
+                    instance, f"the blackbox image {image}", PROXY_PORT, START_TIMEOUT_S, hint=""
+                )
+        except BaseException as error:
+            tail = (
+                await instance.output_tail()
+                if instance is not None and not isinstance(error, asyncio.CancelledError)
+                else ""
+            )
+            await asyncio.shield(self._discard(name, None))
+            if source.kind == "lambda" and (
+                missing_python(error) or ("python3" in tail and "not found" in tail)
+            ):
+                raise InstanceStartError(
+                    f"the image {source.reference or image} has no python3: emu's docker backend runs the "
+                    "Lambda Runtime API inside the container with python3 (the image's ENTRYPOINT and CMD "
+                    "then run against it), so a Lambda container image needs python3 on its PATH"
+                ) from None
+            if isinstance(error, (asyncio.TimeoutError, InstanceStartError, docker.errors.DockerException)):
+                reason = str(error) or f"not ready after {START_TIMEOUT_S:.0f} s"
+                raise InstanceStartError(
+                    f"a container of {source.reference or image} failed to start: {reason}\n{tail}".rstrip()
+                ) from None
+            raise
+        return instance
+
     async def start_server(self, spec: ServerSpec) -> DockerInstance:
         """Run `spec.image` (or build `spec.workdir`'s Dockerfile) with PORT set; ready once it answers HTTP."""
+        try:
+            return await self._start_server(spec)
+        except ENGINE_ERRORS as error:
+            raise await self.failure(error, f"{spec.key}: the container did not start") from None
+
+    async def _start_server(self, spec: ServerSpec) -> DockerInstance:
         name = f"emu-{self.gateway_id}-{container_name_part(spec.key)}-{next(_ids)}"
         options: dict[str, Any] = {
             "name": name,
@@ -396,11 +570,11 @@ class DockerBackend:
         try:
             instance = await self._run(image, options, "server", staging, spec.port)
             instance.start_log_pumps()
-            await self._wait_listening(instance, spec)
+            await self._wait_listening(instance, spec.key, spec.port, spec.ready_timeout_s)
         except BaseException as error:
             await asyncio.shield(self._discard(name, staging))
             if isinstance(error, docker.errors.DockerException):
-                raise InstanceStartError(f"{spec.key}: the container did not start: {error}") from None
+                raise await self.failure(error, f"{spec.key}: the container did not start") from None
             raise
         return instance
 
@@ -483,15 +657,22 @@ class DockerBackend:
             raise
         return container, frames
 
-    async def _wait_listening(self, instance: DockerInstance, spec: ServerSpec) -> None:
+    async def _wait_listening(
+        self,
+        instance: DockerInstance,
+        key: str,
+        port: int,
+        timeout_s: float,
+        hint: str = " (the PORT variable)",
+    ) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + spec.ready_timeout_s
+        deadline = loop.time() + timeout_s
         async with aiohttp.ClientSession() as session:
             while True:
                 if not instance.alive():
                     tail = await instance.output_tail()
                     raise InstanceStartError(
-                        f"{spec.key}: the container exited before it listened on port {spec.port}\n{tail}".rstrip()
+                        f"{key}: the container exited before it listened on port {port}\n{tail}".rstrip()
                     )
                 try:
                     async with session.get(
@@ -504,8 +685,8 @@ class DockerBackend:
                 if loop.time() > deadline:
                     tail = await instance.output_tail()
                     raise InstanceStartError(
-                        f"{spec.key}: nothing answered on port {spec.port} (the PORT variable) within "
-                        f"{spec.ready_timeout_s:.0f} s\n{tail}".rstrip()
+                        f"{key}: nothing answered on port {port}{hint} within "
+                        f"{timeout_s:.0f} s\n{tail}".rstrip()
                     )
                 await asyncio.sleep(0.05)
 

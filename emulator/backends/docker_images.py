@@ -104,21 +104,30 @@ def split_reference(image: str) -> tuple[str, str]:
     return name, tag
 
 
-def build_image(client: docker.DockerClient, workdir: Path, key: str, say: Callable[[str], None]) -> str:
-    """Build `workdir`'s Dockerfile into a local tag named after `key`; returns the tag."""
-    if not (workdir / "Dockerfile").is_file():
-        raise ImageUnavailable(f"{key}: no image given and no Dockerfile in {workdir}")
+def build_image(
+    client: docker.DockerClient,
+    workdir: Path,
+    key: str,
+    say: Callable[[str], None],
+    dockerfile: str = "Dockerfile",
+) -> str:
+    """Build `workdir`'s Dockerfile (or `dockerfile`, relative to it) into a local tag named after
+    `key`; returns the tag."""
+    if not (workdir / dockerfile).is_file():
+        raise ImageUnavailable(f"{key}: no image given and no {dockerfile} in {workdir}")
     tag = "emu-build/" + re.sub(r"[^a-z0-9_.-]+", "-", key.lower()).strip("-.") + ":latest"
-    with tasks_for(say)(f"Building {tag} from {workdir / 'Dockerfile'}", unit="steps") as task:
+    with tasks_for(say)(f"Building {tag} from {workdir / dockerfile}", unit="steps") as task:
         log = ""
         try:
             # The low-level stream, not `images.build`, which returns only once the build is over.
-            for event in client.api.build(path=str(workdir), tag=tag, rm=True, forcerm=True, decode=True):
+            for event in client.api.build(
+                path=str(workdir), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True, decode=True
+            ):
                 text = str(event.get("stream") or event.get("error") or "")
                 log = (log + text)[-BUILD_LOG_TAIL:]
                 if "error" in event:
                     raise ImageUnavailable(
-                        f"{key}: building {workdir / 'Dockerfile'} failed: {str(event['error']).strip()}\n{log}"
+                        f"{key}: building {workdir / dockerfile} failed: {str(event['error']).strip()}\n{log}"
                     )
                 step = STEP.match(text)
                 if step:
@@ -126,7 +135,7 @@ def build_image(client: docker.DockerClient, workdir: Path, key: str, say: Calla
             client.images.get(tag)  # raises ImageNotFound when the stream ended without the image
         except docker.errors.APIError as error:
             raise ImageUnavailable(
-                f"{key}: building {workdir / 'Dockerfile'} failed: {error.explanation or error}"
+                f"{key}: building {workdir / dockerfile} failed: {error.explanation or error}"
             ) from None
         task.finish(True, f"Built {tag}")
     return tag

@@ -17,7 +17,7 @@ from emulator.bodies import BodyTooLarge, read_capped
 from providers.aws_lambda.apigateway.urls import FunctionUrls
 from providers.aws_lambda.code import decode_zip
 from providers.aws_lambda.errors import LambdaError, invalid_parameter
-from providers.aws_lambda.functions import LambdaFunction, check_name
+from providers.aws_lambda.functions import LambdaFunction, check_name, check_package_type
 from providers.aws_lambda.names import LATEST, check_qualifier, parse_reference
 from providers.aws_lambda.service import LambdaService, log_tail
 
@@ -164,11 +164,22 @@ class LambdaApi:
     async def create(self, request: Request) -> Response:
         body = await json_body(request)
         check_name(body.get("FunctionName"))
-        if body.get("PackageType", "Zip") != "Zip":
-            raise invalid_parameter(
-                "emu runs Zip packages only for now; PackageType Image needs the docker backend."
-            )
         code = body.get("Code")
+        if check_package_type(body.get("PackageType", "Zip")) == "Image":
+            if not self.service.runs_images:
+                raise invalid_parameter(
+                    "emu runs Zip packages only for now; PackageType Image needs the docker backend."
+                )
+            if (
+                not isinstance(code, dict)
+                or not isinstance(code.get("ImageUri"), str)
+                or not code["ImageUri"]
+            ):
+                raise invalid_parameter(
+                    "Please provide ImageUri when the intended function PackageType is Image."
+                )
+            function = self.service.create_image(body, code["ImageUri"])
+            return JSONResponse(function.config, status_code=201)
         if not isinstance(code, dict) or "ZipFile" not in code:
             raise invalid_parameter(
                 "emu takes the code as Code.ZipFile; S3 locations are not supported locally."
@@ -194,10 +205,11 @@ class LambdaApi:
             await self.urls.forget(name)
             return Response(status_code=204)
         function = self.service.get(name)
-        body: dict[str, Any] = {
-            "Configuration": function.config,
-            "Code": {"RepositoryType": "S3", "Location": f"file://{function.code_dir}"},
-        }
+        code: dict[str, Any] = {"RepositoryType": "S3", "Location": f"file://{function.code_dir}"}
+        if function.is_image:
+            uri = function.image_uri or ""
+            code = {"RepositoryType": "ECR", "ImageUri": uri, "ResolvedImageUri": uri}
+        body: dict[str, Any] = {"Configuration": function.config, "Code": code}
         if function.tags:
             body["Tags"] = function.tags
         if function.reserved_concurrency is not None:
@@ -215,6 +227,8 @@ class LambdaApi:
     async def update_code(self, request: Request) -> Response:
         name, _ = function_name(request)
         body = await json_body(request)
+        if isinstance(body.get("ImageUri"), str) and body["ImageUri"]:
+            return JSONResponse(self.service.update_image(name, body["ImageUri"]).config)
         if "ZipFile" not in body:
             raise invalid_parameter("emu takes the code as ZipFile; S3 locations are not supported locally.")
         function = await self.service.update_code(name, decode_zip(body["ZipFile"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from pathlib import Path
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from emulator.backends.docker_sources import lambda_build, lambda_image
 from emulator.events import Invocation
 from emulator.fronts import FrontContext, capture_invocation
 from providers.aws_lambda.api import LambdaApi
@@ -77,10 +79,9 @@ class LambdaFront:
         return problems + route_problems
 
     def _deploy(self, declared: SamFunction) -> None:
-        if declared.package_type != "Zip":
-            raise SamError(
-                f"{declared.template}: {declared.name}: PackageType Image needs the docker backend"
-            )
+        if declared.package_type == "Image":
+            self._deploy_image(declared)
+            return
         if declared.runtime not in RUNTIMES:
             raise SamError(
                 f"{declared.template}: {declared.name}: emu cannot run the runtime {declared.runtime}"
@@ -115,6 +116,62 @@ class LambdaFront:
         function = LambdaFunction(config, str(folder), declared.reserved_concurrency, url_config=url_config)
         self.service.save(function, str(declared.template))
 
+    def _deploy_image(self, declared: SamFunction) -> None:
+        """A PackageType Image function: its ImageUri, else the image built from Metadata.Dockerfile
+        in Metadata.DockerContext (as `sam build` does; rebuilt when the folder changes)."""
+        if not self.service.runs_images:
+            raise SamError(
+                f"{declared.template}: {declared.name}: PackageType Image needs the docker backend"
+            )
+        self.service.check_reserved(declared.name, declared.reserved_concurrency)
+        if declared.dockerfile is not None:
+            digest, _ = folder_digest(declared.code_dir)
+            family = lambda_build(declared.code_dir, declared.dockerfile, digest)
+            image_uri = f"{declared.name.lower()}:{declared.docker_tag}"
+        elif declared.image_uri:
+            digest = None
+            family = lambda_image(declared.image_uri)
+            image_uri = declared.image_uri
+        else:
+            raise SamError(
+                f"{declared.template}: {declared.name}: an Image function needs ImageUri, "
+                "or Metadata.Dockerfile (and DockerContext) to build it from"
+            )
+        body = {
+            "PackageType": "Image",
+            "Timeout": declared.timeout,
+            "MemorySize": declared.memory_size,
+            "Environment": {"Variables": declared.environment},
+            "Description": declared.description,
+            "Architectures": list(declared.architectures),
+        }
+        if declared.image_config:
+            body["ImageConfig"] = declared.image_config
+        code_sha = digest or hashlib.sha256(image_uri.encode()).hexdigest()
+        config = build_config(declared.name, body, code_sha=code_sha, code_size=0)
+        existing = self.service.find(declared.name)
+        url_config = self._url_config(declared, existing)
+        if (
+            existing is not None
+            and existing.image == family
+            and existing.reserved_concurrency == declared.reserved_concurrency
+            and existing.url_config == url_config
+            and all(
+                existing.config.get(key) == config.get(key)
+                for key in (*DEPLOYED_FIELDS, "ImageConfigResponse")
+            )
+        ):
+            return
+        function = LambdaFunction(
+            config,
+            "",
+            declared.reserved_concurrency,
+            url_config=url_config,
+            image=family,
+            image_uri=image_uri,
+        )
+        self.service.save(function, str(declared.template))
+
     def _url_config(self, declared: SamFunction, existing: LambdaFunction | None) -> dict[str, Any] | None:
         if not declared.function_url:
             return None
@@ -138,18 +195,18 @@ class LambdaFront:
                 self.service.delete(entity.path)
 
     def families(self) -> set[str]:
-        return {RUNTIMES[function.config["Runtime"]][0] for function in self.service.all()}
+        return {function.family for function in self.service.all()}
 
     def functions(self) -> list[dict[str, Any]]:
         """Every function with its Invoke URL, then its function URL and its API routes."""
         listing = []
         runtimes = {}
         for function in self.service.all():
-            runtimes[function.name] = function.config["Runtime"]
+            runtimes[function.name] = function.runtime_label
             item = {
                 "provider": PROVIDER,
                 "name": function.name,
-                "runtime": function.config["Runtime"],
+                "runtime": function.runtime_label,
                 "url": f"{self.base_url}/2015-03-31/functions/{function.name}/invocations",
                 "source": self.service.source_of(function.name),
             }

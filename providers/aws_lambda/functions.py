@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from emulator.backends.docker_sources import image_source
 from emulator.model import FunctionSpec
 from providers.aws_lambda.errors import invalid_parameter, validation
 from providers.aws_lambda.names import ACCOUNT, LATEST, NAME_PATTERN, REGION, function_arn
@@ -22,6 +23,9 @@ RUNTIMES: dict[str, tuple[str, str]] = {
     **{f"nodejs{major}.x": ("nodejs", "lambda") for major in (18, 20, 22, 24)},
     **{name: ("python", "lambda-custom") for name in ("provided", "provided.al2", "provided.al2023")},
 }
+# A container image function runs its ENTRYPOINT + CMD behind the Runtime API (docker backend only).
+IMAGE_ADAPTER = "lambda-custom"
+IMAGE_CONFIG_KEYS = {"EntryPoint": 1500, "Command": 1500, "WorkingDirectory": 1000}  # the model's max lengths
 DEFAULT_TIMEOUT_S = 3
 DEFAULT_MEMORY_MB = 128
 MAX_TIMEOUT_S = 900
@@ -62,6 +66,9 @@ class LambdaFunction:
     tags: dict[str, str] = field(default_factory=dict)
     # FunctionUrlConfig as the API shows it, plus "Port": where emu serves the URL.
     url_config: dict[str, Any] | None = None
+    # PackageType Image: the runtime family naming its image (`docker_sources`), and the ImageUri shown.
+    image: str | None = None
+    image_uri: str | None = None
 
     @property
     def name(self) -> str:
@@ -74,6 +81,8 @@ class LambdaFunction:
             "ReservedConcurrentExecutions": self.reserved_concurrency,
             "Tags": self.tags,
             "UrlConfig": self.url_config,
+            "Image": self.image,
+            "ImageUri": self.image_uri,
             "updated": 0,
         }
 
@@ -85,7 +94,24 @@ class LambdaFunction:
             doc.get("ReservedConcurrentExecutions"),
             doc.get("Tags", {}),
             doc.get("UrlConfig"),
+            doc.get("Image"),
+            doc.get("ImageUri"),
         )
+
+    @property
+    def is_image(self) -> bool:
+        return self.config.get("PackageType") == "Image"
+
+    @property
+    def runtime_label(self) -> str:
+        """The Runtime, or `image` for a container image function (which has none)."""
+        return self.config.get("Runtime") or "image"
+
+    @property
+    def family(self) -> str:
+        if self.is_image and self.image:
+            return self.image
+        return RUNTIMES[self.config["Runtime"]][0]
 
     def listed(self) -> dict[str, Any]:
         return {key: value for key, value in self.config.items() if key not in NOT_LISTED}
@@ -102,7 +128,6 @@ class LambdaFunction:
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config['Runtime']}",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             # The execution role's credentials: local stand-ins, so SDKs in the function can sign.
@@ -114,24 +139,40 @@ class LambdaFunction:
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
         }
+        if self.is_image:  # where Lambda's images keep the function and the runtime
+            env.update(LAMBDA_TASK_ROOT="/var/task", LAMBDA_RUNTIME_DIR="/var/runtime")
+        else:
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{config['Runtime']}"
         if config.get("Handler"):
             env["_HANDLER"] = config["Handler"]
         env.update(config.get("Environment", {}).get("Variables", {}))
         return env
 
     def spec(self) -> FunctionSpec:
-        family, adapter = RUNTIMES[self.config["Runtime"]]
-        return FunctionSpec(
-            key=f"lambda:{self.name}",
-            revision=self.config["RevisionId"],
-            family=family,
-            init_value={
+        if self.is_image:
+            family, adapter = self.family, IMAGE_ADAPTER
+            # No folder: the docker backend makes the image's ENTRYPOINT + CMD the bootstrap.
+            init_value: dict[str, Any] = {
+                "name": self.name,
+                "main": "",
+                "adapter": adapter,
+                "image_config": self.config.get("ImageConfigResponse", {}).get("ImageConfig", {}),
+                "env": self.environment(),
+            }
+        else:
+            family, adapter = RUNTIMES[self.config["Runtime"]]
+            init_value = {
                 "name": self.name,
                 "main": self.config.get("Handler") or "",
                 "adapter": adapter,
                 "path": self.code_dir,
                 "env": self.environment(),
-            },
+            }
+        return FunctionSpec(
+            key=f"lambda:{self.name}",
+            revision=self.config["RevisionId"],
+            family=family,
+            init_value=init_value,
             timeout_s=float(self.config["Timeout"]),
             max_instances=self.reserved_concurrency,
             # Lambda does not queue synchronous calls past a function's reserved concurrency.
@@ -150,12 +191,20 @@ def build_config(
 ) -> dict[str, Any]:
     """A FunctionConfiguration from a CreateFunction or UpdateFunctionConfiguration body."""
     base = existing or {}
+    package_type = body.get("PackageType", base.get("PackageType", "Zip"))
+    image = package_type == "Image"
     runtime = body.get("Runtime", base.get("Runtime"))
-    check_runtime(runtime)
     handler = body.get("Handler", base.get("Handler"))
-    check_handler(handler)
-    if not handler and not str(runtime).startswith("provided"):
-        raise invalid_parameter("Handler is required for the Zip package type with a managed runtime.")
+    if image:
+        if runtime is not None or handler is not None:
+            raise invalid_parameter(
+                "Please don't provide Handler or Runtime or Layer when the intended function PackageType is Image."
+            )
+    else:
+        check_runtime(runtime)
+        check_handler(handler)
+        if not handler and not str(runtime).startswith("provided"):
+            raise invalid_parameter("Handler is required for the Zip package type with a managed runtime.")
     timeout = _integer(body, "Timeout", base.get("Timeout", DEFAULT_TIMEOUT_S), 1, MAX_TIMEOUT_S, "timeout")
     memory = _integer(
         body, "MemorySize", base.get("MemorySize", DEFAULT_MEMORY_MB), *MEMORY_RANGE, "memorySize"
@@ -180,7 +229,7 @@ def build_config(
         "RevisionId": str(uuid.uuid4()),
         "State": "Active",
         "LastUpdateStatus": "Successful",
-        "PackageType": "Zip",
+        "PackageType": package_type,
         "Architectures": check_architectures(
             body.get("Architectures", base.get("Architectures", ["x86_64"]))
         ),
@@ -190,7 +239,47 @@ def build_config(
     }
     if not handler:
         config.pop("Handler")
+    if image:
+        config.pop("Runtime")
+        image_config = body.get("ImageConfig", base.get("ImageConfigResponse", {}).get("ImageConfig"))
+        if image_config:
+            config["ImageConfigResponse"] = {"ImageConfig": check_image_config(image_config)}
     return config
+
+
+def check_package_type(package_type: Any) -> str:
+    if package_type not in ("Zip", "Image"):
+        raise validation(package_type, "packageType", "Member must satisfy enum value set: [Zip, Image]")
+    return package_type
+
+
+def check_image_config(image_config: Any) -> dict[str, Any]:
+    """ImageConfig: EntryPoint and Command lists of strings, WorkingDirectory a string."""
+    if not isinstance(image_config, dict):
+        raise invalid_parameter("ImageConfig must be an object.")
+    checked: dict[str, Any] = {}
+    for key, value in image_config.items():
+        if key not in IMAGE_CONFIG_KEYS:
+            raise invalid_parameter(f"Unknown ImageConfig field {key}.")
+        limit = IMAGE_CONFIG_KEYS[key]
+        member = "imageConfig." + key[0].lower() + key[1:]
+        if key == "WorkingDirectory":
+            if not isinstance(value, str) or len(value) > limit:
+                raise validation(value, member, f"Member must have length less than or equal to {limit}")
+        elif not isinstance(value, list) or not all(isinstance(part, str) for part in value):
+            raise validation(value, member, "Member must be a list of strings")
+        elif len(value) > limit:
+            raise validation(value, member, f"Member must have length less than or equal to {limit}")
+        checked[key] = value
+    return checked
+
+
+def image_label(family: str) -> str:
+    """What a function's image family shows as its ImageUri: the reference, or the built folder."""
+    source = image_source(family)
+    if source is None:
+        return family
+    return source.reference or str(source.context)
 
 
 def check_name(name: Any) -> str:

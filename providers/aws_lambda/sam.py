@@ -18,7 +18,7 @@ import base64
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -107,6 +107,11 @@ class SamFunction:
     function_url: dict[str, Any] | None  # FunctionUrlConfig, raw
     template: Path
     function_name: str | None = None  # the FunctionName property, which `sam local` also accepts
+    # PackageType Image: Metadata.Dockerfile (relative to code_dir, the DockerContext) to build the
+    # image from, Metadata.DockerTag, and the ImageConfig property (EntryPoint, Command, WorkingDirectory).
+    dockerfile: str | None = None
+    docker_tag: str = "latest"
+    image_config: dict[str, Any] | None = None
 
 
 class SamError(Exception):
@@ -584,7 +589,23 @@ class _Loader:
             function_url = self._mapping(
                 self._lenient(props, "FunctionUrlConfig"), props.where("FunctionUrlConfig")
             )
-        return self._function(logical_id, props, package_type, code_dir, image_uri, events, function_url)
+        function = self._function(logical_id, props, package_type, code_dir, image_uri, events, function_url)
+        if package_type != "Image":
+            return function
+        metadata = resource.get("Metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        dockerfile = metadata.get("Dockerfile")
+        if dockerfile is not None and not (code_dir / str(dockerfile)).is_file():
+            raise self.fail(f"Resources.{logical_id}.Metadata.Dockerfile", f"file not found: {dockerfile}")
+        if dockerfile is None and image_uri is None:
+            raise self.fail(
+                props.where("ImageUri"), "an Image function needs ImageUri or Metadata.Dockerfile"
+            )
+        return replace(
+            function,
+            dockerfile=None if dockerfile is None else str(dockerfile),
+            docker_tag=str(metadata.get("DockerTag") or "latest"),
+        )
 
     def _lambda_function(self, logical_id: str, props: _Properties) -> SamFunction:
         package_type = self._package_type(props)
@@ -624,6 +645,9 @@ class _Loader:
         runtime, handler = self._runtime_and_handler(props, package_type)
         timeout = self._integer(props, "Timeout", TIMEOUT_RANGE)
         memory_size = self._integer(props, "MemorySize", MEMORY_RANGE)
+        image_config = None
+        if package_type == "Image" and self._needed(props, "ImageConfig") is not None:
+            image_config = self._mapping(self._needed(props, "ImageConfig"), props.where("ImageConfig"))
         return SamFunction(
             name=logical_id,
             runtime=runtime,
@@ -642,6 +666,7 @@ class _Loader:
             function_url=function_url,
             template=self.path,
             function_name=self._optional_text(props, "FunctionName"),
+            image_config=image_config,
         )
 
     # -- properties emu needs: exact values or an error ----------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
@@ -11,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from emulator.backends.docker_sources import lambda_image
 from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
@@ -31,6 +33,12 @@ TAIL_BYTES = 4096
 ACCOUNT_CONCURRENCY = 1000
 MIN_UNRESERVED = 100
 log = logging.getLogger("emu.lambda")
+
+
+def image_digest(image_uri: str) -> str:
+    """CodeSha256 of an image function: Lambda gives the image's digest; emu, which resolves the
+    image only when it starts it, the digest of its reference."""
+    return hashlib.sha256(image_uri.encode()).hexdigest()
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -100,12 +108,43 @@ class LambdaService:
         self.save(function)
         return function
 
+    @property
+    def runs_images(self) -> bool:
+        """Whether this gateway can run container images: only the docker backend can."""
+        return getattr(self.invoker.pool.backend, "name", "") == "docker"
+
+    def create_image(self, body: dict[str, Any], image_uri: str) -> LambdaFunction:
+        """A PackageType Image function: the image is fetched (pulled) on its first cold start."""
+        name = body["FunctionName"]
+        self._check_new(name)
+        config = build_config(name, body, code_sha=image_digest(image_uri), code_size=0)
+        tags = check_tags(body.get("Tags"))
+        function = LambdaFunction(config, "", tags=tags, image=lambda_image(image_uri), image_uri=image_uri)
+        self.save(function)
+        return function
+
+    def update_image(self, name: str, image_uri: str) -> LambdaFunction:
+        function = self.get(name)
+        if not function.is_image:
+            raise invalid_parameter(
+                "Please don't provide ImageUri when updating a function with packageType Zip."
+            )
+        function.config = build_config(
+            name, {}, code_sha=image_digest(image_uri), code_size=0, existing=function.config
+        )
+        function.image, function.image_uri = lambda_image(image_uri), image_uri
+        self.save(function, self.source_of(name))
+        return function
+
     def _check_new(self, name: str) -> None:
         if self.find(name) is not None:
             raise LambdaError(409, "ResourceConflictException", f"Function already exist: {name}")
 
     async def update_code(self, name: str, zip_bytes: bytes) -> LambdaFunction:
-        self.get(name)
+        if self.get(name).is_image:
+            raise invalid_parameter(
+                "Please provide ImageUri when updating a function with packageType Image."
+            )
         folder, digest = await asyncio.to_thread(self.code.unpack, name, zip_bytes)
         function = self.get(name)  # as it is now, after the unpacking
         previous = Path(function.code_dir)

@@ -80,3 +80,29 @@ def containers_of(engine: Any, state_dir: Path) -> list[Any]:
         with contextlib.suppress(docker.errors.NotFound):  # removed since it was listed
             found.append(engine.containers.get(sparse.id))
     return found
+
+
+IMAGES_DIR = Path(__file__).resolve().parent / "images"
+TEST_IMAGES = {
+    "lambda": "emu-test/lambda-image:latest",
+    "blackbox": "emu-test/blackbox:latest",
+    "no-python": "emu-test/no-python:latest",
+}
+
+
+@pytest.fixture(scope="session")
+def test_images(engine: Any, images: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Images of the tests' own, built FROM the python runtime image (no registry needed):
+    a Lambda container image, a blackbox action image and an image without python3."""
+    base = images.get("EMU_IMAGE_PYTHON") or "python:3.12-slim"
+    engine.images.build(path=str(IMAGES_DIR / "lambda"), tag=TEST_IMAGES["lambda"], buildargs={"BASE": base}, rm=True)
+    engine.images.build(path=str(IMAGES_DIR / "blackbox"), tag=TEST_IMAGES["blackbox"], buildargs={"BASE": base}, rm=True)
+    folder = tmp_path_factory.mktemp("no-python")
+    (folder / "Dockerfile").write_text(
+        f"FROM {TEST_IMAGES['lambda']}\nRUN rm -f /usr/bin/python3* /usr/local/bin/python3*\n"
+    )
+    engine.images.build(path=str(folder), tag=TEST_IMAGES["no-python"], rm=True)
+    yield TEST_IMAGES
+    for tag in reversed(TEST_IMAGES.values()):
+        with contextlib.suppress(docker.errors.DockerException):
+            engine.images.remove(tag, force=True)

@@ -49,13 +49,22 @@ def source_file(handler: str) -> tuple[str, int]:
 
 
 def start(message: dict, folder: str) -> tuple[Reply, CustomRuntime | None]:
-    """Start the bootstrap; the reply comes when it first asks for an event, or fails."""
-    bootstrap = os.path.join(folder, "bootstrap")
-    if not os.path.isfile(bootstrap):
-        return init_failure(
-            "Runtime.InvalidEntrypoint", f"Couldn't find valid bootstrap(s): [{bootstrap}]"
-        ), None
-    runtime = CustomRuntime(folder, bootstrap)
+    """Start the bootstrap; the reply comes when it first asks for an event, or fails.
+
+    The bootstrap is the code folder's ``bootstrap`` file, or ``message["bootstrap"]``: a command
+    (a container image's ENTRYPOINT + CMD) run in ``folder``.
+    """
+    command = message.get("bootstrap")
+    if isinstance(command, list) and command:
+        argv = [str(part) for part in command]
+    else:
+        argv = [os.path.join(folder, "bootstrap")]
+        if not os.path.isfile(argv[0]):
+            return init_failure(
+                "Runtime.InvalidEntrypoint", f"Couldn't find valid bootstrap(s): [{argv[0]}]"
+            ), None
+    bootstrap = argv[0]
+    runtime = CustomRuntime(folder, argv)
     try:
         runtime.launch()
     except OSError as ex:  # not executable, no interpreter, ...: Lambda's words are Go's
@@ -371,9 +380,9 @@ class RuntimeApiServer(ThreadingHTTPServer):
 class CustomRuntime:
     """The bootstrap process and its Runtime API; ``run`` serves one ``/run`` call."""
 
-    def __init__(self, folder: str, bootstrap: str) -> None:
+    def __init__(self, folder: str, argv: list[str]) -> None:
         self.folder = folder
-        self.bootstrap = bootstrap
+        self.argv = argv
         self.state = RuntimeState()
         self.server = RuntimeApiServer(self.state)  # listening already: the bootstrap may connect early
         self.process: subprocess.Popen | None = None
@@ -383,7 +392,7 @@ class CustomRuntime:
         env["AWS_LAMBDA_RUNTIME_API"] = self.server.address
         # Spawned before this runtime's threads start, so the fork copies no lock they hold.
         self.process = subprocess.Popen(
-            [self.bootstrap],
+            self.argv,
             cwd=self.folder,
             env=env,
             stdin=subprocess.DEVNULL,
