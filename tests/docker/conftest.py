@@ -91,12 +91,18 @@ TEST_IMAGES = {
 
 
 @pytest.fixture(scope="session")
-def test_images(engine: Any, images: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def test_images(
+    engine: Any, images: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """Images of the tests' own, built FROM the python runtime image (no registry needed):
     a Lambda container image, a blackbox action image and an image without python3."""
     base = images.get("EMU_IMAGE_PYTHON") or "python:3.12-slim"
-    engine.images.build(path=str(IMAGES_DIR / "lambda"), tag=TEST_IMAGES["lambda"], buildargs={"BASE": base}, rm=True)
-    engine.images.build(path=str(IMAGES_DIR / "blackbox"), tag=TEST_IMAGES["blackbox"], buildargs={"BASE": base}, rm=True)
+    engine.images.build(
+        path=str(IMAGES_DIR / "lambda"), tag=TEST_IMAGES["lambda"], buildargs={"BASE": base}, rm=True
+    )
+    engine.images.build(
+        path=str(IMAGES_DIR / "blackbox"), tag=TEST_IMAGES["blackbox"], buildargs={"BASE": base}, rm=True
+    )
     folder = tmp_path_factory.mktemp("no-python")
     (folder / "Dockerfile").write_text(
         f"FROM {TEST_IMAGES['lambda']}\nRUN rm -f /usr/bin/python3* /usr/local/bin/python3*\n"

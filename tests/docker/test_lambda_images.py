@@ -60,7 +60,10 @@ def test_an_image_function_made_with_the_api(
         FunctionName="boxed", ImageConfig={"Command": ["app.other"], "WorkingDirectory": "/tmp"}
     )
     config = client.get_function_configuration(FunctionName="boxed")
-    assert config["ImageConfigResponse"]["ImageConfig"] == {"Command": ["app.other"], "WorkingDirectory": "/tmp"}
+    assert config["ImageConfigResponse"]["ImageConfig"] == {
+        "Command": ["app.other"],
+        "WorkingDirectory": "/tmp",
+    }
     assert _payload(client.invoke(FunctionName="boxed")) == {"other": True, "cwd": "/tmp"}
 
     client.update_function_configuration(FunctionName="boxed", ImageConfig={"Command": ["app.fail"]})
@@ -122,11 +125,10 @@ def test_a_sam_image_function_built_from_its_dockerfile(
                 Type: AWS::Serverless::Function
                 Properties:
                   PackageType: Image
-                  ImageUri: %s
+                  ImageUri: IMAGE_URI
                   Environment: {Variables: {GREETING: from-sam}}
             """
-            % test_images["lambda"]
-        )
+        ).replace("IMAGE_URI", test_images["lambda"])
     )
     emu = docker_emu(project)
     client = lambda_client(emu)

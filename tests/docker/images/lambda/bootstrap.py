@@ -16,7 +16,11 @@ def call(path: str, body: bytes | None = None) -> urllib.request.addinfourl:
 
 
 def post_error(path: str, error: BaseException) -> None:
-    body = {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": traceback.format_tb(error.__traceback__)}
+    body = {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }
     call(path, json.dumps(body).encode())
 
 
