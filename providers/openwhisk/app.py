@@ -87,7 +87,7 @@ class OpenWhiskFront:
 
     def families(self) -> set[str]:
         return {
-            kinds.family_of(action["exec"]["kind"])
+            kinds.runtime_family(action["exec"])
             for action in self.controller.list_actions(NAMESPACE)
             if action["exec"]["kind"] != "sequence"
         }

@@ -155,7 +155,9 @@ class Controller:
             if owner.doc.get("binding"):
                 raise OpenWhiskError(400, "Cannot create an action in a package binding.")
         label = f"{namespace}/{package}" if package else namespace
-        action = entities.build_action(label, name, _qualified_components(body, namespace), existing)
+        action = entities.build_action(
+            label, name, _qualified_components(body, namespace), existing, blackbox=self.runs_images
+        )
         if keep_unchanged and existing is not None and _same(existing, action):
             return existing
         if action["exec"]["kind"] == "sequence":
@@ -439,6 +441,11 @@ class Controller:
         merged.update(payload)
         return merged
 
+    @property
+    def runs_images(self) -> bool:
+        """Whether blackbox (Docker image) actions can run: only on the docker backend."""
+        return getattr(self.invoker.pool.backend, "name", "") == "docker"
+
     def _key(self, namespace: str, path: str) -> str:
         return f"{PROVIDER}:{namespace}/{path}"
 
@@ -448,14 +455,8 @@ class Controller:
         return FunctionSpec(
             key=self._key(namespace, path),
             revision=f"{action['version']}@{action['updated']}",
-            family=kinds.family_of(exec_["kind"]),
-            init_value={
-                "name": action["name"],
-                "main": exec_.get("main", "main"),
-                "code": exec_.get("code", ""),
-                "binary": exec_.get("binary", False),
-                "env": init_env,
-            },
+            family=kinds.runtime_family(exec_),
+            init_value=_init_value(action["name"], exec_, init_env),
             timeout_s=action["limits"]["timeout"] / 1000,
             max_instances=action["limits"].get("instances"),
             log_limit_bytes=action["limits"].get("logs", 10) * 1024 * 1024,  # limits.logs is in MB
@@ -571,3 +572,17 @@ def _invocation(record: dict[str, Any], payload: Any = None) -> Invocation:
         response=response.get("result"),
         logs=list(record.get("logs", [])),
     )
+
+
+def _init_value(name: str, exec_: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """The /init value; a blackbox action without code gets none (`WhiskAction.containerInitializer`)."""
+    value: dict[str, Any] = {
+        "name": name,
+        "main": exec_.get("main", "main"),
+        "code": exec_.get("code", ""),
+        "binary": exec_.get("binary", False),
+        "env": env,
+    }
+    if exec_["kind"] == "blackbox" and not exec_.get("code"):
+        del value["code"]
+    return value

@@ -139,7 +139,7 @@ def _limits(requested: Any, current: dict[str, int]) -> dict[str, int]:
     return limits
 
 
-def _exec(requested: Any) -> dict[str, Any]:
+def _exec(requested: Any, *, blackbox: bool = False) -> dict[str, Any]:
     if not isinstance(requested, dict):
         raise malformed("'exec' must be an object")
     kind = requested.get("kind")
@@ -156,9 +156,11 @@ def _exec(requested: Any) -> dict[str, Any]:
             raise OpenWhiskError(400, f"Too many actions in the sequence (limit {MAX_SEQUENCE_LENGTH}).")
         return {"kind": "sequence", "components": components, "binary": False}
     if kind == "blackbox":
-        raise OpenWhiskError(
-            400, "Docker (blackbox) actions need the docker backend, which this emu does not provide yet."
-        )
+        if not blackbox:
+            raise OpenWhiskError(
+                400, "Docker (blackbox) actions need the docker backend, which this emu does not provide yet."
+            )
+        return _blackbox_exec(requested)
     code = requested.get("code")
     if not isinstance(code, str):
         raise malformed("'code' must be a string")
@@ -171,15 +173,39 @@ def _exec(requested: Any) -> dict[str, Any]:
     return result
 
 
+def _blackbox_exec(requested: dict[str, Any]) -> dict[str, Any]:
+    """`{"kind": "blackbox", "image": ..., "code"?: ..., "main"?: ...}`: the image is the action container."""
+    image = requested.get("image")
+    if not isinstance(image, str) or not image.strip():
+        raise malformed("'image' must be a string")
+    result: dict[str, Any] = {"kind": "blackbox", "image": image.strip(), "binary": False}
+    code = requested.get("code")
+    if code is not None:
+        if not isinstance(code, str):
+            raise malformed("'code' must be a string")
+        result.update(code=code, binary=is_binary_code(code))
+    main = requested.get("main")
+    if main is not None:
+        if not isinstance(main, str):
+            raise malformed("'main' must be a string")
+        result["main"] = main
+    return result
+
+
 def build_action(
-    namespace: str, name: str, body: dict[str, Any], existing: dict[str, Any] | None
+    namespace: str,
+    name: str,
+    body: dict[str, Any],
+    existing: dict[str, Any] | None,
+    *,
+    blackbox: bool = False,
 ) -> dict[str, Any]:
     """The stored action after a PUT of `body`, over `existing` when it is an update."""
     if existing is None and "exec" not in body:
         raise malformed("exec undefined")
     # A copy: `existing` is the store's cached document, which a refused PUT must leave as it was.
     base = copy.deepcopy(existing or NEW_ACTION)
-    exec_ = _exec(body["exec"]) if "exec" in body else base["exec"]
+    exec_ = _exec(body["exec"], blackbox=blackbox) if "exec" in body else base["exec"]
     parameters = _key_values(body["parameters"], "parameters") if "parameters" in body else base["parameters"]
     new_annotations = _key_values(body.get("annotations", []), "annotations")
     drop = body.get("delAnnotations") or []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.backends.docker_sources import blackbox_image
 from providers.openwhisk.errors import OpenWhiskError
 
 # family -> (kinds, default kind). Every kind of a family runs on the one runtime emu has for it.
@@ -36,6 +37,13 @@ def resolve(kind: str) -> str:
 
 def family_of(kind: str) -> str:
     return kind.partition(":")[0]
+
+
+def runtime_family(exec_: dict[str, Any]) -> str:
+    """The pool's family for an action: its kind's, or a blackbox action's own image."""
+    if exec_["kind"] == "blackbox":
+        return blackbox_image(exec_["image"])
+    return family_of(exec_["kind"])
 
 
 def runtimes_manifest() -> dict[str, list[dict[str, Any]]]:
