@@ -595,8 +595,6 @@ class _Loader:
         metadata = resource.get("Metadata")
         metadata = metadata if isinstance(metadata, dict) else {}
         dockerfile = metadata.get("Dockerfile")
-        if dockerfile is not None and not (code_dir / str(dockerfile)).is_file():
-            raise self.fail(f"Resources.{logical_id}.Metadata.Dockerfile", f"file not found: {dockerfile}")
         if dockerfile is None and image_uri is None:
             raise self.fail(
                 props.where("ImageUri"), "an Image function needs ImageUri or Metadata.Dockerfile"
