@@ -72,6 +72,24 @@ def test_an_image_function_made_with_the_api(
     error = _payload(failed)
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "no good"
 
+    client.update_function_configuration(
+        FunctionName="boxed", ImageConfig={"EntryPoint": ["/no/such/entrypoint"]}
+    )
+    failed = client.invoke(FunctionName="boxed")
+    assert failed["FunctionError"] == "Unhandled"
+    error = _payload(failed)
+    assert error["errorType"] == "Runtime.InvalidEntrypoint"
+    assert error["errorMessage"] == "fork/exec /no/such/entrypoint: no such file or directory"
+
+    # UpdateFunctionCode takes an ImageUri for an image function, and refuses a zip.
+    updated = client.update_function_code(FunctionName="boxed", ImageUri=test_images["no-python"])
+    assert updated["PackageType"] == "Image" and updated["CodeSha256"] != created["CodeSha256"]
+    with pytest.raises(ClientError) as raised:
+        client.update_function_code(FunctionName="boxed", ZipFile=b"PK")
+    assert raised.value.response["Error"]["Message"] == (
+        "Please provide ImageUri when updating a function with packageType Image."
+    )
+
 
 def test_an_image_without_python_is_a_clear_error(docker_emu: Any, test_images: dict[str, str]) -> None:
     client = lambda_client(docker_emu())
