@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.backends.base import InstanceStartError, ServerSpec
+from emulator.backends.docker_sources import is_own_image
 from emulator.logs import LogCapture, pump_lines
 from emulator.model import FunctionSpec
 
@@ -41,6 +42,8 @@ def runtime_command(family: str) -> list[str]:
         if node is None:
             raise InstanceStartError("Node.js actions need `node` on PATH; it was not found")
         return [node, str(RUNTIME_DIR / "node" / "proxy.js")]
+    if is_own_image(family):  # made on the docker backend, kept in the state dir
+        raise InstanceStartError(f"a function's own container image ({family}) needs the docker backend")
     raise InstanceStartError(f"no runtime for the family '{family}'")
 
 
