@@ -42,9 +42,9 @@ def test_image_config_overrides_each_part() -> None:
 def test_families_of_own_images() -> None:
     assert image_source(lambda_image("me/fn:1")) == ImageSource("lambda", reference="me/fn:1")
     assert image_source(blackbox_image("me/box:2")) == ImageSource("blackbox", reference="me/box:2")
-    built = lambda_build(Path("/work/fn"), "Dockerfile.lambda", "abc")
+    built = lambda_build(Path("/projects/fn"), "Dockerfile.lambda", "abc")
     assert image_source(built) == ImageSource(
-        "lambda", context=Path("/work/fn"), dockerfile="Dockerfile.lambda", digest="abc"
+        "lambda", context=Path("/projects/fn"), dockerfile="Dockerfile.lambda", digest="abc"
     )
     assert image_source("python") is None
     assert all(is_own_image(family) for family in (built, lambda_image("a"), blackbox_image("b")))
