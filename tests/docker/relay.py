@@ -39,6 +39,11 @@ class SocketRelay:
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
+    def restore(self) -> None:
+        """Listen again if cut."""
+        if self._listener is None:
+            self.start()
+
     def stop(self) -> None:
         """The engine is gone: nothing listens any more, and open connections drop."""
         listener, self._listener = self._listener, None

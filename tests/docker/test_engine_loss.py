@@ -34,13 +34,20 @@ def relay(engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     relay.stop()
 
 
+@pytest.fixture
+def docker_emu(relay: SocketRelay, docker_emu: Any) -> Iterator[Any]:
+    """The gateways of these tests, which find the engine back before they stop, even when a test fails."""
+    yield docker_emu
+    relay.restore()
+
+
 def _health(emu: Any) -> dict[str, Any]:
     reply = httpx.get(emu.urls["admin"] + "/_emu/health", timeout=30)
     assert reply.status_code == 200
     return reply.json()
 
 
-def test_the_engine_goes_away_and_comes_back(engine: Any, docker_emu: Any, relay: SocketRelay) -> None:
+def test_the_engine_goes_away_and_comes_back(engine: Any, relay: SocketRelay, docker_emu: Any) -> None:
     emu = docker_emu()
     client = lambda_client(emu)
     create(client, "before", {"app.py": HELLO})

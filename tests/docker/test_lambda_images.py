@@ -3,12 +3,14 @@ runs as a custom runtime against the Runtime API; ImageConfig overrides; SAM bui
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 from botocore.exceptions import ClientError
 
@@ -116,7 +118,7 @@ def test_a_missing_image_uri_and_runtime_with_an_image(docker_emu: Any, test_ima
 
 
 def test_a_sam_image_function_built_from_its_dockerfile(
-    docker_emu: Any, test_images: dict[str, str], images: dict[str, str], tmp_path: Path
+    engine: Any, docker_emu: Any, test_images: dict[str, str], images: dict[str, str], tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
     shutil.copytree(IMAGES_DIR / "lambda", project / "fn")
@@ -154,6 +156,12 @@ def test_a_sam_image_function_built_from_its_dockerfile(
     assert _payload(client.invoke(FunctionName="ByUri"))["greeting"] == "from-sam"
     listed = {f["FunctionName"]: f for f in client.list_functions()["Functions"]}
     assert listed["Built"]["PackageType"] == "Image"
+    emu.stop()
+    for image in engine.images.list(name="emu-build/lambda-fn-*"):  # the tag of the image emu built
+        for tag in image.tags:
+            if tag.startswith("emu-build/lambda-fn-"):
+                with contextlib.suppress(docker.errors.DockerException):
+                    engine.images.remove(tag)
 
 
 def test_the_process_backend_refuses_images(emu_factory: Any) -> None:
