@@ -47,15 +47,17 @@ def test_a_blackbox_image_runs_as_the_action_container(
         assert invoke(ow, "add", {"a": 2, "b": 3}, "blocking=true&result=true").json() == {"sum": 5}
 
 
-def test_a_blackbox_image_that_does_not_exist(docker_emu: Any, images: dict[str, str]) -> None:
-    emu = docker_emu()
+def test_a_blackbox_image_that_cannot_be_pulled(docker_emu: Any, images: dict[str, str]) -> None:
+    emu = docker_emu()  # its registry is a closed port here: the pull fails without leaving the machine
     with emu.openwhisk() as ow:
-        assert _put_blackbox(ow, "ghost", image="emu-test/no-such-image:0").status_code == 200
+        assert _put_blackbox(ow, "ghost", image="127.0.0.1:1/emu-test/no-such-image:0").status_code == 200
         reply = invoke(ow, "ghost", {}, "blocking=true")
         assert reply.status_code == 500, reply.text
         assert reply.json()["response"]["status"] == "whisk internal error"
         logs = poll_activation(ow, reply.json()["activationId"])["logs"]
-        assert "the image 'emu-test/no-such-image:0' is not on the Docker engine" in " ".join(logs), logs
+        assert "the image '127.0.0.1:1/emu-test/no-such-image:0' is not on the Docker engine" in " ".join(
+            logs
+        ), logs
 
 
 def test_the_process_backend_refuses_blackbox_actions(emu_factory: Any) -> None:
