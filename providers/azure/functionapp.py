@@ -7,7 +7,6 @@ A function app is a folder with a `host.json`. Its functions come from one folde
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.discovery import SKIPPED_DIRS
+from emulator.discovery import folder_fingerprint
 from providers.azure.routes import RouteError, RouteTemplate
 
 DEFAULT_ROUTE_PREFIX = "api"
@@ -247,16 +246,4 @@ def apply_host_settings(app: FunctionApp) -> None:
 
 def revision(root: Path) -> str:
     """Changes whenever a file of the app changes: the host restarts its worker on such a change."""
-    digest = hashlib.sha256()
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            path = Path(directory) / name
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+    return folder_fingerprint(root)[:16]

@@ -10,38 +10,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from emulator.backends.base import ServerSpec
-from emulator.discovery import SKIPPED_DIRS
+from emulator.discovery import folder_fingerprint
 from emulator.pool import ServerWorkload
 from providers.gcp.manifest import CloudFunction, CloudRunService
-
-
-def source_digest(folder: Path) -> str:
-    """A digest of the names, sizes and times of the files a function or service is built from."""
-    digest = hashlib.sha256()
-    for directory, subdirs, files in os.walk(folder):
-        subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith((".pyc", ".pyo")):
-                continue
-            path = Path(directory) / name
-            try:
-                stat = path.stat()
-            except OSError:  # removed while we walked
-                continue
-            digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 def declaration_digest(declared: CloudFunction | CloudRunService) -> str:
     fields = {key: str(value) for key, value in dataclasses.asdict(declared).items()}
     text = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    return hashlib.sha256(f"{text}\n{source_digest(declared.source)}".encode()).hexdigest()
+    return hashlib.sha256(f"{text}\n{folder_fingerprint(declared.source)}".encode()).hexdigest()
 
 
 def revision_name(name: str, generation: int, digest: str) -> str:
