@@ -11,16 +11,14 @@ again (warm), so the three figures come from the same run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from warm_invoke import start_emu
 
 # The process backend unless EMU_BACKEND says otherwise: a Docker engine would change what is measured.
 os.environ.setdefault("EMU_BACKEND", "process")
@@ -36,24 +34,6 @@ CODE = {
 STEM_CELL_READY_S = 1.0  # a stem cell is replaced in ~100 ms; the pause keeps one ready for each round
 
 
-def start_emu(state_dir: Path, prewarm: int) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "apigateway", "azure", "gcp", "admin")]
-    command = [sys.executable, "-m", "emulator", "up", *ports, "--state-dir", str(state_dir)]
-    process = subprocess.Popen(
-        [*command, "--no-reload", "--prewarm", str(prewarm)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    gateway_file = state_dir / "gateway.json"
-    deadline = time.monotonic() + 30
-    while not gateway_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("emu up did not start")
-        time.sleep(0.02)
-    return process, json.loads(gateway_file.read_text())["urls"]
-
-
 def timed_call(client: httpx.Client, name: str) -> float:
     started = time.perf_counter()
     reply = client.post(f"/api/v1/namespaces/_/actions/{name}?blocking=true&result=true", json={})
@@ -65,7 +45,7 @@ def timed_call(client: httpx.Client, name: str) -> float:
 def run(prewarm: int, kind: str, rounds: int) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {"cold": [], "warm": []}
     with tempfile.TemporaryDirectory() as state:
-        process, urls = start_emu(Path(state), prewarm)
+        process, urls = start_emu(Path(state), None, "--prewarm", str(prewarm))
         try:
             with httpx.Client(base_url=urls["openwhisk"], auth=GUEST, timeout=60) as client:
                 for n in range(rounds):

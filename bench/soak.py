@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from warm_invoke import start_emu
 
 # The process backend unless EMU_BACKEND says otherwise: a Docker engine would change what is measured.
 os.environ.setdefault("EMU_BACKEND", "process")
@@ -142,21 +143,6 @@ def write_project(folder: Path, node: bool) -> None:
     if node:
         (folder / "node").mkdir()
         (folder / "node" / "index.js").write_text(NODE)
-
-
-def start_emu(state_dir: Path, project: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "apigateway", "azure", "gcp", "admin")]
-    command = [sys.executable, "-m", "emulator", "up", str(project), *ports]
-    command += ["--state-dir", str(state_dir), "--no-reload"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    gateway_file = state_dir / "gateway.json"
-    deadline = time.monotonic() + 30
-    while not gateway_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("emu up did not start")
-        time.sleep(0.02)
-    return process, json.loads(gateway_file.read_text())["urls"]
 
 
 def rss_mb(pid: int) -> float:

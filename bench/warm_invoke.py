@@ -68,23 +68,14 @@ def write_project(folder: Path) -> Path:
     return folder
 
 
-def start_emu(state_dir: Path, project: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+def start_emu(
+    state_dir: Path, project: Path | None, *extra: str
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """`emu up` on ephemeral ports, without reload; returns once it is ready, with its URLs."""
     ports = [f"--{name}-port=0" for name in ("openwhisk", "lambda", "apigateway", "azure", "gcp", "admin")]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulator",
-            "up",
-            str(project),
-            *ports,
-            "--state-dir",
-            str(state_dir),
-            "--no-reload",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "emulator", "up", *([str(project)] if project else []), *ports]
+    command += ["--state-dir", str(state_dir), "--no-reload", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gateway_file = state_dir / "gateway.json"
     deadline = time.monotonic() + 30
     while not gateway_file.exists():
