@@ -10,16 +10,14 @@ import json
 import time
 from typing import Any
 
-import aiohttp
-
 from emulator.backends.base import InstanceStartError
+from emulator.instance_http import InstanceClient, InstanceUnreachable
 from emulator.logs import LogLine, timestamp
 from emulator.model import FunctionSpec, Outcome
 from emulator.pool import Lease, Pool
 
 # How long to wait for the sentinels after the proxy answered; they normally follow at once.
 LOG_SETTLE_S = 2.0
-JSON_HEADERS = {"Content-Type": "application/json"}
 EXIT_GRACE_S = 1.0
 
 
@@ -30,18 +28,15 @@ def now_ms() -> int:
 class Invoker:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
-        self._session: aiohttp.ClientSession | None = None
+        self._client: InstanceClient | None = None
 
     async def start(self) -> None:
-        # One keep-alive connection pool for every instance: no connection set-up per call.
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
-            skip_auto_headers=("User-Agent",),
-        )
+        # Kept-alive connections to every instance: no connection set-up per call.
+        self._client = InstanceClient()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._client is not None:
+            await self._client.close()
 
     async def invoke(
         self, spec: FunctionSpec, run_payload: dict[str, Any], init_env: dict[str, str], received_ms: int
@@ -70,7 +65,8 @@ class Invoker:
             if lease.cold:
                 init_started = time.monotonic()
                 value = dict(spec.init_value)
-                value["env"] = {**spec.init_value.get("env", {}), **init_env}
+                fresh = spec.instance_env() if spec.instance_env is not None else {}
+                value["env"] = {**spec.init_value.get("env", {}), **fresh, **init_env}
                 try:
                     value = await lease.instance.prepare(spec, value)
                 except InstanceStartError as error:
@@ -88,7 +84,7 @@ class Invoker:
             outcome.end_ms = now_ms()
             instance = lease.instance
             if spec.report_memory:
-                outcome.peak_memory_mb = instance.peak_memory_mb()
+                outcome.peak_memory_mb = instance.peak_memory_mb(outcome.reported_peak_kb)
             if outcome.error is not None and not outcome.timed_out:
                 # The connection dropped: give the process a moment to report how it ended.
                 outcome.exit_code = await instance.wait_exit(EXIT_GRACE_S)
@@ -102,30 +98,27 @@ class Invoker:
     async def _post(
         self, lease: Lease, path: str, payload: dict[str, Any], outcome: Outcome, *, during_init: bool
     ) -> None:
-        assert self._session is not None, "Invoker.start() was not called"
+        assert self._client is not None, "Invoker.start() was not called"
         timeout_ms = round(lease.spec.timeout_s * 1000)
         try:
-            async with self._session.post(
-                lease.instance.url + path,
-                data=json.dumps(payload).encode(),
-                headers=JSON_HEADERS,
-                timeout=aiohttp.ClientTimeout(total=lease.spec.timeout_s),
-            ) as response:
-                outcome.status = response.status
-                outcome.function_error = response.headers.get("X-Emu-Function-Error")
-                raw = await response.read()
+            response = await self._client.post(
+                lease.instance.url, path, json.dumps(payload).encode(), lease.spec.timeout_s
+            )
         except asyncio.TimeoutError:
             outcome.timed_out = True
             suffix = " during initialization" if during_init else ""
             outcome.error = f"The action exceeded its time limits of {timeout_ms} milliseconds{suffix}."
             return
-        except aiohttp.ClientError:
+        except (InstanceUnreachable, OSError):
             if during_init:
                 outcome.error = "The action did not initialize and exited unexpectedly."
             else:
                 outcome.error = "The action did not produce a valid response and exited unexpectedly."
             return
-        outcome.raw = raw
+        outcome.status = response.status
+        outcome.function_error = response.function_error
+        outcome.reported_peak_kb = response.peak_memory_kb
+        raw = outcome.raw = response.body
         try:
             outcome.body = json.loads(raw) if raw else None
         except (ValueError, RecursionError):  # Recursion: a result nested too deep to read

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,6 +24,8 @@ class FunctionSpec:
     log_limit_bytes: int | None = None  # output kept per activation; None: the log capture's default
     # The memory limit (Lambda MemorySize, OpenWhisk limits.memory); None: the backend's default.
     memory_mb: int | None = None
+    # Variables made anew for each instance at its /init (Lambda's log stream is one per instance).
+    instance_env: Callable[[], dict[str, str]] | None = None
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Outcome:
     exit_code: int | None = None  # the instance's exit status when it exited by itself
     out_of_memory: bool = False  # the instance was killed for passing its memory limit
     peak_memory_mb: int | None = None
+    reported_peak_kb: int | None = None  # the peak memory the proxy reported of its own process
     cold: bool = False
     prewarmed: bool = False
     wait_ms: int = 0

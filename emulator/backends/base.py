@@ -26,8 +26,10 @@ class Instance(Protocol):
         """The exit status once the instance has exited by itself within `timeout`, else None."""
         ...
 
-    def peak_memory_mb(self) -> int | None:
-        """The most memory the instance has used, when the backend can tell."""
+    def peak_memory_mb(self, reported_kb: int | None) -> int | None:
+        """The most memory the instance has used, when the backend can tell.
+
+        `reported_kb` is what the proxy reported of its own process with its last answer."""
         ...
 
     def out_of_memory(self) -> bool:

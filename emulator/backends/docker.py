@@ -222,8 +222,9 @@ class DockerInstance:
     def out_of_memory(self) -> bool:
         return self._oom
 
-    def peak_memory_mb(self) -> int | None:
-        # The container's memory cgroup, where the engine runs on this machine (cgroup v1, then v2).
+    def peak_memory_mb(self, reported_kb: int | None) -> int | None:
+        # The container's memory cgroup, which counts every process in it rather than the proxy's
+        # `reported_kb`, where the engine runs on this machine (cgroup v1, then v2).
         cid = self._container.id
         for path in (
             f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",

@@ -81,9 +81,12 @@ class ProcessInstance:
         except asyncio.TimeoutError:
             return None
 
-    def peak_memory_mb(self) -> int | None:
-        # VmHWM: the resident set's high-water mark, as Lambda's "Max Memory Used". One pread on
-        # a descriptor kept open costs a fraction of opening and decoding the file each time.
+    def peak_memory_mb(self, reported_kb: int | None) -> int | None:
+        # The instance is the proxy's process: its own report is its resident set's high-water
+        # mark, as Lambda's "Max Memory Used".
+        if reported_kb is not None:
+            return reported_kb // 1024
+        # Otherwise VmHWM, the same figure: one pread on a descriptor kept open.
         try:
             if self._status_fd is None:
                 self._status_fd = os.open(f"/proc/{self._process.pid}/status", os.O_RDONLY)

@@ -120,13 +120,11 @@ class LambdaFunction:
         """The variables Lambda sets for the runtime, then the function's own."""
         config = self.config
         name = config["FunctionName"]
-        stream = datetime.now(timezone.utc).strftime("%Y/%m/%d") + f"/[{LATEST}]{uuid.uuid4().hex}"
         env = {
             "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_VERSION": LATEST,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config["MemorySize"]),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
@@ -179,7 +177,14 @@ class LambdaFunction:
             max_queued=0 if self.reserved_concurrency is not None else None,
             report_memory=True,
             memory_mb=self.config["MemorySize"],
+            instance_env=log_stream_env,
         )
+
+
+def log_stream_env() -> dict[str, str]:
+    """A new execution environment's log stream, named as Lambda names them."""
+    stream = datetime.now(timezone.utc).strftime("%Y/%m/%d") + f"/[{LATEST}]{uuid.uuid4().hex}"
+    return {"AWS_LAMBDA_LOG_STREAM_NAME": stream}
 
 
 def code_digest(data: bytes) -> str:

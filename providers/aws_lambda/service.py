@@ -69,6 +69,7 @@ class LambdaService:
         self.events = events or Events()
         self.deps = deps
         self._background = BackgroundTasks()
+        self._specs: dict[str, tuple[dict[str, Any], FunctionSpec]] = {}  # by name: (entity doc, spec)
 
     # -- functions -----------------------------------------------------------------------------
 
@@ -250,7 +251,7 @@ class LambdaService:
         }
         self.store.put_activation(request_id, PROVIDER, REGION, function.name, outcome.start_ms, record)
         self.events.publish(
-            Invocation(
+            lambda: Invocation(
                 provider=PROVIDER,
                 function=function.name,
                 id=request_id,
@@ -267,7 +268,22 @@ class LambdaService:
         )
 
     async def _spec(self, function: LambdaFunction) -> FunctionSpec:
-        """The function's spec; a SAM function's requirements.txt / package.json installed first.
+        """The function's spec, worked out once per stored revision of the function.
+
+        Every change to a function stores a new entity document, so the document in hand says
+        whether the spec made from it still holds; a warm call then costs a dictionary lookup.
+        """
+        entity = self.store.get_entity(PROVIDER, REGION, function.name)
+        cached = self._specs.get(function.name)
+        if entity is not None and cached is not None and cached[0] is entity.doc:
+            return cached[1]
+        spec = await self._build_spec(function)
+        if entity is not None:
+            self._specs[function.name] = (entity.doc, spec)
+        return spec
+
+    async def _build_spec(self, function: LambdaFunction) -> FunctionSpec:
+        """A SAM function's requirements.txt / package.json installed first.
 
         As `sam build` does for a template's functions; an uploaded zip carries its own, as in Lambda.
         """

@@ -590,7 +590,9 @@ function finish(res, pathname, result) {
   }
   if (result.exitCode !== undefined) res.on('close', () => process.exit(result.exitCode));
   if (pathname === '/run' || result.code !== 200) {
-    writeMarkers().then(() => send(res, result.code, body, result.headers));
+    // The process's peak resident set, so the gateway need not read /proc for Lambda's REPORT.
+    const headers = { ...result.headers, 'X-Emu-Peak-Memory-Kb': String(process.resourceUsage().maxRSS) };
+    writeMarkers().then(() => send(res, result.code, body, headers));
   } else {
     send(res, result.code, body, result.headers);
   }
