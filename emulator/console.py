@@ -221,8 +221,8 @@ class Console:
         if self.json:
             self._emit("invocation", "", **record)
             return
-        for line in [invocation_line(record), *output_block(record)]:
-            self.say(line)
+        # One write for the call and its output: a line per write cost a syscall each.
+        self.say("\n".join([invocation_line(record), *output_block(record)]))
 
     def stopping(self) -> None:
         self._emit("stopping", "Stopping emu...", message="Stopping emu...")

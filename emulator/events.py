@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,19 +46,46 @@ class Invocation:
 
 
 Listener = Callable[[Invocation], None]
+# What `publish` takes: the invocation, or how to build it once the call's answer is out.
+Published = Invocation | Callable[[], Invocation]
 
 
 class Events:
-    """A tiny in-process publish/subscribe: listeners run on the event loop and must not block."""
+    """A tiny in-process publish/subscribe: listeners run on the event loop and must not block.
+
+    Listeners run on the loop's next turn rather than inside `publish`: a front publishes as a
+    call finishes, and the console and the dashboard can wait until its answer has been sent.
+    """
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        self._due: list[Published] = []
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def publish(self, invocation: Invocation) -> None:
+    def publish(self, invocation: Published) -> None:
+        if not self._due:
+            try:
+                asyncio.get_running_loop().call_soon(self.deliver)
+            except RuntimeError:  # no event loop: deliver at once
+                self._notify(invocation)
+                return
+        self._due.append(invocation)
+
+    def deliver(self) -> None:
+        """Hand the published invocations to the listeners now, rather than on the next turn."""
+        due, self._due = self._due, []
+        for invocation in due:
+            self._notify(invocation)
+
+    def _notify(self, published: Published) -> None:
+        try:
+            invocation = published if isinstance(published, Invocation) else published()
+        except Exception:
+            log.exception("invocation could not be described")
+            return
         for listener in list(self._listeners):
             try:
                 listener(invocation)

@@ -64,6 +64,7 @@ async def capture_invocation(events: Events, invocation_id: str, call: Awaitable
     unsubscribe = events.subscribe(lambda item: seen.append(item) if item.id == invocation_id else None)
     try:
         await call
+        events.deliver()
     finally:
         unsubscribe()
     if not seen:

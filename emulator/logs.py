@@ -45,14 +45,14 @@ class LogCapture:
     def __init__(self, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
         self.limit_bytes = limit_bytes
         self._streams = {name: _Stream() for name in STREAMS}
-        self._changed = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # set while `take()` waits for sentinels
 
     def feed(self, stream: str, text: str) -> None:
         state = self._streams[stream]
         if text == SENTINEL:
             state.lines.append(_MARK)
             state.marks += 1
-            self._changed.set()
+            self._wake()
             return
         # Past the limit the lines are dropped as they come, so a flooding action cannot grow
         # the gateway's memory; `take()` reports the truncation.
@@ -64,7 +64,11 @@ class LogCapture:
 
     def close(self, stream: str) -> None:
         self._streams[stream].closed = True
-        self._changed.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def _complete(self) -> bool:
         return all(s.marks > 0 or s.closed for s in self._streams.values())
@@ -75,17 +79,19 @@ class LogCapture:
         Returns what has arrived when `timeout` passes, or when a stream ends without its
         sentinel (the instance died): those are the activation's logs too.
         """
+        if self._complete():  # the usual case: the sentinels came before the answer
+            return self._drain()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not self._complete():
-            self._changed.clear()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
+        # A future and a timer rather than asyncio.wait_for: no task per call on the hot path.
+        while not self._complete() and loop.time() < deadline:
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_at(deadline, _release, waiter)
             try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except asyncio.TimeoutError:
-                break
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
         return self._drain()
 
     def _drain(self) -> list[LogLine]:
@@ -107,6 +113,11 @@ class LogCapture:
             notice = f"Logs were truncated because the total bytes size exceeds the limit of {self.limit_bytes} bytes."
             entries.append(LogLine(timestamp(), "stderr", notice))
         return entries
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def timestamp() -> str:

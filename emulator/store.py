@@ -53,6 +53,18 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class _JsonText:
+    """A document encoded when SQLite binds it, at the commit, rather than on the request path."""
+
+    __slots__ = ("doc",)
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+
+
+sqlite3.register_adapter(_JsonText, lambda value: json.dumps(value.doc))
+
+
 @dataclass(frozen=True)
 class Entity:
     provider: str
@@ -165,7 +177,7 @@ class Store:
     ) -> None:
         self._queue(
             "INSERT OR REPLACE INTO activations VALUES (?, ?, ?, ?, ?, ?)",
-            (activation_id, provider, namespace, name, start, json.dumps(doc)),
+            (activation_id, provider, namespace, name, start, _JsonText(doc)),
         )
 
     def get_activation(self, provider: str, activation_id: str) -> dict[str, Any] | None:
