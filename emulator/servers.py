@@ -61,7 +61,14 @@ class ServerGroup:
     def serve(self, app: ASGIApp, sock: socket.socket) -> int:
         """Serve `app` on an already bound socket; returns its port."""
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+            # The caller is the peer of the connection, as the clouds see it: a client's own
+            # X-Forwarded-For is passed on (and extended) but never taken as its address.
+            proxy_headers=False,
         )
         server = _Server(config)
         port = sock.getsockname()[1]

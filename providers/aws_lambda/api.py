@@ -89,10 +89,14 @@ class LambdaApi:
         self.service = service
         self.urls = urls
 
+    def invoke_route(self) -> Route:
+        """Invoke: the route every warm call takes."""
+        return Route("/2015-03-31/functions/{name}/invocations", self.invoke, methods=["POST"])
+
     def routes(self) -> list[Route]:
         functions = "/2015-03-31/functions"
         return [
-            Route(functions + "/{name}/invocations", self.invoke, methods=["POST"]),
+            self.invoke_route(),
             Route("/2014-11-13/functions/{name}/invoke-async/", self.invoke_async, methods=["POST"]),
             Route("/2014-11-13/functions/{name}/invoke-async", self.invoke_async, methods=["POST"]),
             Route(functions, self.create, methods=["POST"]),

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from emulator.backends.docker_sources import lambda_build, lambda_image
 from emulator.events import Invocation
+from emulator.fastlane import FastLane
 from emulator.fronts import FrontContext, capture_invocation
 from providers.aws_lambda.api import LambdaApi
 from providers.aws_lambda.apigateway.front import ApiGatewayFront
@@ -252,15 +253,17 @@ class LambdaFront:
     def apigateway_app(self) -> ApiGatewayFront:
         return ApiGatewayFront(self.service, lambda: self.routes)
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=LambdaApi(self.service, self.urls).routes(),
+    def app(self) -> ASGIApp:
+        api = LambdaApi(self.service, self.urls)
+        app = Starlette(
+            routes=api.routes(),
             exception_handlers={
                 LambdaError: _lambda_error,
                 HTTPException: _unknown_operation,
                 Exception: _internal_error,
             },
         )
+        return FastLane(app, [api.invoke_route()])
 
 
 async def _lambda_error(request: Request, error: Exception) -> Response:

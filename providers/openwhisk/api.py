@@ -83,6 +83,10 @@ class RestApi:
         self.controller = controller
         self.base_url = base_url
 
+    def invoke_route(self) -> Route:
+        """POST to an action: the route every warm call takes."""
+        return Route("/api/v1/namespaces/{namespace}/actions/{path:path}", self.action, methods=["POST"])
+
     def routes(self) -> list[Route]:
         ns = "/api/v1/namespaces/{namespace}"
         return [

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from emulator.events import Invocation
+from emulator.fastlane import FastLane
 from emulator.fronts import FrontContext, capture_invocation
 from emulator.pool import Throttled
 from providers.openwhisk import activations, kinds
@@ -133,11 +134,12 @@ class OpenWhiskFront:
     def apps(self) -> dict[str, ASGIApp]:
         return {"openwhisk": self.app()}
 
-    def app(self) -> Starlette:
-        routes = RestApi(self.controller, self.base_url).routes() + WebActions(self.controller).routes()
-        return Starlette(
-            routes=routes,
-            middleware=[Middleware(RequestIdMiddleware), Middleware(ApiCorsMiddleware)],
+    def app(self) -> ASGIApp:
+        api, web = RestApi(self.controller, self.base_url), WebActions(self.controller)
+        middleware = [Middleware(RequestIdMiddleware), Middleware(ApiCorsMiddleware)]
+        app = Starlette(
+            routes=api.routes() + web.routes(),
+            middleware=middleware,
             exception_handlers={
                 OpenWhiskError: _openwhisk_error,
                 AuthRejected: _auth_rejected,
@@ -146,6 +148,7 @@ class OpenWhiskFront:
                 Exception: _internal_error,
             },
         )
+        return FastLane(app, [api.invoke_route(), *web.routes()], middleware)
 
 
 def action_is_web(action: dict[str, Any]) -> bool:

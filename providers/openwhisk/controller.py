@@ -304,15 +304,17 @@ class Controller:
             self._background.spawn(self._run_accepted(activation_id, request))
             return activation_id, None
         task = asyncio.ensure_future(self.activate(namespace, path, payload, activation_id, received))
-        try:
-            return activation_id, await asyncio.wait_for(asyncio.shield(task), wait_s)
-        except asyncio.TimeoutError:
-            # Past the wait the call is accepted: make sure it finishes even across a restart.
-            request = {"namespace": namespace, "path": path, "payload": payload, "received": received}
-            self.store.add_pending(activation_id, PROVIDER, request)
-            self._background.keep(task)
-            task.add_done_callback(lambda _: self._finish_pending(activation_id, task))
-            return activation_id, None
+        # asyncio.wait neither cancels the activation when the wait ends (or the caller goes)
+        # nor costs the extra tasks of wait_for(shield(...)).
+        done, _ = await asyncio.wait((task,), timeout=wait_s)
+        if done:
+            return activation_id, task.result()
+        # Past the wait the call is accepted: make sure it finishes even across a restart.
+        request = {"namespace": namespace, "path": path, "payload": payload, "received": received}
+        self.store.add_pending(activation_id, PROVIDER, request)
+        self._background.keep(task)
+        task.add_done_callback(lambda _: self._finish_pending(activation_id, task))
+        return activation_id, None
 
     def resume_pending(self) -> int:
         """Run the accepted invocations an earlier gateway did not finish."""
@@ -415,7 +417,7 @@ class Controller:
             self._run_sequence(call) if action["exec"]["kind"] == "sequence" else self._run_action(call)
         )
         self.store.put_activation(activation_id, PROVIDER, namespace, path, record["start"], record)
-        self.events.publish(_invocation(record, payload))
+        self.events.publish(lambda: _invocation(record, payload))
         return record
 
     def _merged_parameters(
