@@ -162,6 +162,15 @@ def test_rest_event_payload_format_1(api: httpx.Client) -> None:
     assert any(key.lower() == "x-multi" for key in event["headers"])
 
 
+def test_a_clients_forwarded_for_is_not_taken_as_its_address(api: httpx.Client) -> None:
+    reply = api.post("/items/1", content=b"{}", headers={"X-Forwarded-For": "203.0.113.5"})
+    assert reply.status_code == 200, reply.text
+    event: dict[str, Any] = reply.json()
+    # API Gateway takes the connection's peer, and extends the chain the client sent.
+    assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
+    assert event["headers"]["X-Forwarded-For"] == "203.0.113.5, 127.0.0.1"
+
+
 def test_http_event_payload_format_2(api: httpx.Client) -> None:
     reply = api.get("/v2/items/7?a=1&a=2", headers={"Cookie": "c1=v1; c2=v2"})
     assert reply.status_code == 200, reply.text
