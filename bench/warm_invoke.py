@@ -6,6 +6,10 @@ the ratio is emu's own overhead: auth, routing, records, log collection and the 
 instance. A last pair calls one Lambda function through an API Gateway route (HTTP API, payload
 2.0) and through the Invoke API, to show what building the event and mapping the answer costs.
 
+Each front's pair also shows the floor of any gateway built this way on this machine: a bare
+relay (uvicorn with uvloop and httptools, and emu's own instance client) that passes the direct
+call's request to the same instance and its answer back, with no routing, records or logs.
+
     python bench/warm_invoke.py [--requests 2000] [--concurrency 16]
 """
 
@@ -18,6 +22,7 @@ import io
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -86,6 +91,49 @@ def start_emu(
     return process, json.loads(gateway_file.read_text())["urls"]
 
 
+RELAY_APP = """
+import os
+
+from emulator.instance_http import InstanceClient
+
+TARGET = os.environ["EMU_BENCH_RELAY_TARGET"]
+client = InstanceClient()
+
+
+async def app(scope, receive, send):
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body, more = body + message.get("body", b""), message.get("more_body", False)
+    answer = await client.post(TARGET, scope["path"], body, 60)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer.body)).encode())]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+"""
+
+
+def start_relay(instance_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The bare relay in front of one instance; returns once it accepts connections."""
+    (folder / "bench_relay.py").write_text(RELAY_APP)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "EMU_BENCH_RELAY_TARGET": instance_url,
+           "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])}  # fmt: skip
+    command = [sys.executable, "-m", "uvicorn", "bench_relay:app", "--host", "127.0.0.1", "--port", str(port),
+               "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process, f"http://127.0.0.1:{port}"
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("the bench relay did not start")
+        time.sleep(0.02)
+
+
 def start_instance() -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "__EMU_PROXY_HOST": "127.0.0.1", "__EMU_PROXY_PORT": "0"}
     process = subprocess.Popen(
@@ -99,22 +147,19 @@ def start_instance() -> tuple[subprocess.Popen[bytes], str]:
 
 
 async def measure(call: Call, requests: int, concurrency: int) -> dict[str, float]:
-    for _ in range(50):  # warm up connections and caches
+    # Warm up the way it is measured: connections and caches, then one warm instance per
+    # concurrent client, so the throughput figure has no cold start in it.
+    for _ in range(50):
         await call(0)
+    await clients(call, range(concurrency * 10), concurrency)
     latencies: list[float] = []
     for n in range(requests):
         started = time.perf_counter()
         await call(n)
         latencies.append((time.perf_counter() - started) * 1000)
     latencies.sort()
-    remaining = iter(range(requests))
-
-    async def client() -> None:
-        for n in remaining:
-            await call(n)
-
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    await clients(call, range(requests), concurrency)
     elapsed = time.perf_counter() - started
     return {
         "p50": statistics.median(latencies),
@@ -122,6 +167,17 @@ async def measure(call: Call, requests: int, concurrency: int) -> dict[str, floa
         "p99": latencies[int(len(latencies) * 0.99)],
         "throughput": requests / elapsed,
     }
+
+
+async def clients(call: Call, numbers: range, concurrency: int) -> None:
+    """`call` once for each of `numbers`, by `concurrency` clients that each wait for their answer."""
+    remaining = iter(numbers)
+
+    async def client() -> None:
+        for n in remaining:
+            await call(n)
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
 
 
 async def post(session: aiohttp.ClientSession, url: str, payload: object, headers: dict[str, str]) -> None:
@@ -139,7 +195,8 @@ def direct_call(session: aiohttp.ClientSession, instance_url: str, context: dict
 
 async def openwhisk_pair(
     session: aiohttp.ClientSession, urls: dict[str, str], instance: str
-) -> tuple[Call, Call]:
+) -> tuple[dict[str, object], Call]:
+    """The direct call's /run context, and the call through emu."""
     auth = {"Authorization": aiohttp.BasicAuth(*GUEST_KEY.split(":")).encode()}
     action_url = f"{urls['openwhisk']}/api/v1/namespaces/_/actions/bench-noop"
     body = {"exec": {"kind": "python:3.11", "code": OPENWHISK_CODE}}
@@ -155,12 +212,13 @@ async def openwhisk_pair(
 
     context = {"namespace": "guest", "action_name": "/guest/bench-noop", "activation_id": "0" * 32,
                "transaction_id": "0" * 32, "deadline": "0"}  # fmt: skip
-    return direct_call(session, instance, context), through_emu
+    return context, through_emu
 
 
 async def lambda_pair(
     session: aiohttp.ClientSession, urls: dict[str, str], instance: str, code_dir: Path
-) -> tuple[Call, Call]:
+) -> tuple[dict[str, object], Call]:
+    """The direct call's /run context, and the call through emu."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", LAMBDA_CODE)
@@ -183,7 +241,7 @@ async def lambda_pair(
         "deadline": str(int(time.time() * 1000) + 3_600_000),
         "lambda": {"invoked_function_arn": "arn:aws:lambda:us-east-1:000000000000:function:bench-noop"},
     }
-    return direct_call(session, instance, context), through_emu  # fmt: skip
+    return context, through_emu
 
 
 def api_pair(session: aiohttp.ClientSession, urls: dict[str, str]) -> tuple[Call, Call]:
@@ -201,31 +259,46 @@ def api_pair(session: aiohttp.ClientSession, urls: dict[str, str]) -> tuple[Call
 
 
 async def run(requests: int, concurrency: int) -> None:
-    results: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         emu, urls = start_emu(Path(scratch) / "state", write_project(Path(scratch) / "project"))
         instances = [start_instance(), start_instance()]
+        relays = [start_relay(url, Path(scratch)) for _, url in instances]
         code_dir = Path(scratch) / "code"
         code_dir.mkdir()
         try:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-                pairs = {
+                fronts = {
                     "OpenWhisk action": await openwhisk_pair(session, urls, instances[0][1]),
                     "Lambda function": await lambda_pair(session, urls, instances[1][1], code_dir),
-                    "API Gateway route": api_pair(session, urls),
                 }
-                for label, (direct, through_emu) in pairs.items():
-                    direct_figures = await measure(direct, requests, concurrency)
-                    results[label] = (direct_figures, await measure(through_emu, requests, concurrency))
+                for (label, (context, through_emu)), (_, instance), (_, relay) in zip(
+                    fronts.items(), instances, relays, strict=True
+                ):
+                    calls = [direct_call(session, url, context) for url in (instance, relay)]
+                    results[label] = [
+                        await measure(call, requests, concurrency) for call in (*calls, through_emu)
+                    ]
+                through_invoke, through_api = api_pair(session, urls)
+                results["API Gateway route"] = [
+                    await measure(call, requests, concurrency) for call in (through_invoke, through_api)
+                ]
         finally:
             emu.send_signal(signal.SIGTERM)
             emu.wait(20)
-            for process, _ in instances:
+            for process, _ in (*instances, *relays):
                 process.kill()
                 process.wait()
-    for label, (baseline, measured) in results.items():
-        columns = ("Invoke API", "API Gateway") if label == "API Gateway route" else ("direct", "through emu")
-        report(label, baseline, measured, requests, concurrency, columns)
+    for label, figures in results.items():
+        if label == "API Gateway route":
+            report(label, figures[0], figures[1], requests, concurrency, ("Invoke API", "API Gateway"))
+        else:
+            direct, relay, through_emu = figures
+            report(label, direct, through_emu, requests, concurrency, ("direct", "through emu"))
+            print(
+                f"the floor, a bare relay: p50 {relay['p50']:.3f} ms (+{relay['p50'] - direct['p50']:.3f} over direct), "
+                f"{relay['throughput']:.0f} calls/s ({relay['throughput'] / direct['throughput']:.2f}x direct)"
+            )
 
 
 def report(
