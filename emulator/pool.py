@@ -107,6 +107,11 @@ class Pool:
         allowed = limit + queued
         if slot.active + slot.waiting >= allowed:
             raise Throttled(slot.active + slot.waiting + 1, allowed)
+        if not slot.waiting:  # nobody queued ahead: a warm instance is taken without the lock
+            warm = self._take_idle(slot, spec.revision)
+            if warm is not None:
+                slot.active += 1
+                return Lease(warm, spec, cold=False)
         slot.waiting += 1
         try:
             async with slot.changed:
@@ -146,6 +151,9 @@ class Pool:
         slot.idle.clear()
 
     async def _finished(self, slot: _Slot) -> None:
+        if not slot.waiting:  # nobody to wake: no need for the lock
+            slot.active -= 1
+            return
         async with slot.changed:
             slot.active -= 1
             slot.changed.notify()
