@@ -303,17 +303,26 @@ class Controller:
             self.store.add_pending(activation_id, PROVIDER, request)
             self._background.spawn(self._run_accepted(activation_id, request))
             return activation_id, None
-        task = asyncio.ensure_future(self.activate(namespace, path, payload, activation_id, received))
+        task = asyncio.ensure_future(self._run(namespace, path, payload, activation_id, received))
         # asyncio.wait neither cancels the activation when the wait ends (or the caller goes)
         # nor costs the extra tasks of wait_for(shield(...)).
-        done, _ = await asyncio.wait((task,), timeout=wait_s)
+        try:
+            done, _ = await asyncio.wait((task,), timeout=wait_s)
+        except asyncio.CancelledError:  # the caller went away: the activation still finishes
+            self._background.keep(task)
+            task.add_done_callback(lambda _: self._keep_finished(namespace, path, task, payload))
+            raise
         if done:
-            return activation_id, task.result()
+            # Kept here rather than in the task: the write and the console line are then queued
+            # behind this answer, not ahead of it.
+            record = task.result()
+            self._keep(namespace, path, record, payload)
+            return activation_id, record
         # Past the wait the call is accepted: make sure it finishes even across a restart.
         request = {"namespace": namespace, "path": path, "payload": payload, "received": received}
         self.store.add_pending(activation_id, PROVIDER, request)
         self._background.keep(task)
-        task.add_done_callback(lambda _: self._finish_pending(activation_id, task))
+        task.add_done_callback(lambda _: self._keep_finished(namespace, path, task, payload, pending=True))
         return activation_id, None
 
     def resume_pending(self) -> int:
@@ -381,9 +390,22 @@ class Controller:
         }
         self.store.put_activation(activation_id, PROVIDER, namespace, path, start, record)
 
-    def _finish_pending(self, activation_id: str, task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and task.exception() is None:
-            self.store.remove_pending(activation_id)
+    def _keep_finished(
+        self,
+        namespace: str,
+        path: str,
+        task: asyncio.Task[dict[str, Any]],
+        payload: dict[str, Any],
+        *,
+        pending: bool = False,
+    ) -> None:
+        """Keep the record of an activation that outlived its caller's wait."""
+        if task.cancelled() or task.exception() is not None:
+            return
+        record = task.result()
+        self._keep(namespace, path, record, payload)
+        if pending:
+            self.store.remove_pending(record["activationId"])
 
     async def close(self) -> None:
         await self._background.close()
@@ -400,6 +422,27 @@ class Controller:
         depth: int = 0,
     ) -> dict[str, Any]:
         """Run the action at `path` once and store its activation record."""
+        record = await self._run(namespace, path, payload, activation_id, received, cause=cause, depth=depth)
+        self._keep(namespace, path, record, payload)
+        return record
+
+    def _keep(self, namespace: str, path: str, record: dict[str, Any], payload: Any) -> None:
+        """Store a finished activation and tell the console and the dashboard."""
+        self.store.put_activation(record["activationId"], PROVIDER, namespace, path, record["start"], record)
+        self.events.publish(lambda: _invocation(record, payload))
+
+    async def _run(
+        self,
+        namespace: str,
+        path: str,
+        payload: dict[str, Any],
+        activation_id: str | None = None,
+        received: int | None = None,
+        *,
+        cause: str | None = None,
+        depth: int = 0,
+    ) -> dict[str, Any]:
+        """Run the action at `path` once; its record, not yet stored."""
         action = self.action(namespace, path)
         activation_id = activation_id or activations.new_activation_id()
         received = received or now_ms()
@@ -413,12 +456,9 @@ class Controller:
             cause,
             depth,
         )
-        record = await (
+        return await (
             self._run_sequence(call) if action["exec"]["kind"] == "sequence" else self._run_action(call)
         )
-        self.store.put_activation(activation_id, PROVIDER, namespace, path, record["start"], record)
-        self.events.publish(lambda: _invocation(record, payload))
-        return record
 
     def _merged_parameters(
         self, namespace: str, path: str, action: dict[str, Any], payload: dict[str, Any]
