@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ async def capture_invocation(events: Events, invocation_id: str, call: Awaitable
     unsubscribe = events.subscribe(lambda item: seen.append(item) if item.id == invocation_id else None)
     try:
         await call
+        await asyncio.sleep(0)  # a front may keep its record on the loop's next turn
         events.deliver()
     finally:
         unsubscribe()

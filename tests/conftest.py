@@ -44,6 +44,15 @@ class RunningEmu:
     def console(self) -> str:
         return self.output.read_text(errors="replace")
 
+    def wait_console(self, pattern: str, timeout: float = 10.0) -> str:
+        """The console once `pattern` (a regular expression) is on it: an invocation's line is
+        written just after its answer."""
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.console(), re.M):
+            assert time.monotonic() < deadline, f"{pattern!r} not on the console:\n{self.console()}"
+            time.sleep(0.02)
+        return self.console()
+
     def openwhisk(self, **kwargs: object) -> httpx.Client:
         user, password = GUEST_KEY.split(":")
         return httpx.Client(base_url=self.urls["openwhisk"], auth=(user, password), timeout=70, **kwargs)  # type: ignore[arg-type]

@@ -33,6 +33,16 @@ def body_view(body: bytes, content_type: str | None, *, complete: bool = True) -
     return text + ("…" if truncated else "")
 
 
+def json_view(value: Any) -> Any:
+    """A JSON value for display: itself when its encoding fits in `MAX_BODY`, else the start of
+    its encoding, marked as cut."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)[:MAX_BODY]
+    return value if len(text) <= MAX_BODY else text[:MAX_BODY] + "…"
+
+
 def _content_type(headers: Iterable[tuple[str, str]]) -> str | None:
     return next((value for name, value in headers if name.lower() == "content-type"), None)
 

@@ -44,6 +44,9 @@ def _lambda(doc: dict[str, Any]) -> dict[str, Any]:
         "status": "success" if doc.get("functionError") is None else "error",
         "cold": init is not None,
         "initTime": round(float(init.group(1))) if init else None,
+        # Records written before events and results were kept have neither.
+        "request": doc.get("request"),
+        "response": doc.get("response"),
         "logs": logs,
     }
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.backends.docker_sources import lambda_image
+from emulator.cockpit.http_view import body_view, json_view
 from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
@@ -239,21 +240,29 @@ class LambdaService:
     def _record(
         self, function: LambdaFunction, request_id: str, outcome: Outcome, result: InvokeResult, event: Any
     ) -> None:
+        # Kept on the loop's next turn: the answer goes out first, and reads come after it.
+        asyncio.get_running_loop().call_soon(self._keep, function.name, request_id, outcome, result, event)
+
+    def _keep(self, name: str, request_id: str, outcome: Outcome, result: InvokeResult, event: Any) -> None:
+        """Store the invocation's record, with its event and result as the cockpit shows them."""
         duration = outcome.end_ms - outcome.start_ms
+        request, response = json_view(event), body_view(result.payload, "application/json")
         record = {
             "requestId": request_id,
-            "functionName": function.name,
+            "functionName": name,
             "start": outcome.start_ms,
             "end": outcome.end_ms,
             "duration": duration,
             "functionError": result.function_error,
             "log": result.log,
+            "request": request,
+            "response": response,
         }
-        self.store.put_activation(request_id, PROVIDER, REGION, function.name, outcome.start_ms, record)
+        self.store.put_activation(request_id, PROVIDER, REGION, name, outcome.start_ms, record)
         self.events.publish(
-            lambda: Invocation(
+            Invocation(
                 provider=PROVIDER,
-                function=function.name,
+                function=name,
                 id=request_id,
                 status="success" if result.function_error is None else "error",
                 start_ms=outcome.start_ms,
@@ -261,8 +270,8 @@ class LambdaService:
                 cold=outcome.cold,
                 wait_ms=outcome.wait_ms,
                 init_ms=outcome.init_ms,
-                request=event,
-                response=_printable(result.payload),
+                request=request,
+                response=response,
                 logs=result.log.splitlines(),
             )
         )
@@ -421,11 +430,3 @@ def log_tail(text: str) -> str:
     """The last 4 KB of an invocation's log, as X-Amz-Log-Result carries it (before base64)."""
     data = text.encode()
     return data[-TAIL_BYTES:].decode(errors="ignore")
-
-
-def _printable(payload: bytes) -> Any:
-    """A response payload as JSON when it is JSON, else as text, for the console and dashboard."""
-    try:
-        return json.loads(payload)
-    except (ValueError, RecursionError):
-        return payload.decode(errors="replace")

@@ -123,7 +123,7 @@ def test_exception_is_an_empty_500(http: httpx.Client, emu: RunningEmu) -> None:
     reply = http.get("/Boom")
     assert reply.status_code == 500
     assert reply.content == b""
-    assert "azure Boom failed" in emu.console()
+    emu.wait_console("azure Boom failed")
 
 
 def test_timeout_is_a_500_and_replaces_the_instance(http: httpx.Client) -> None:
@@ -152,7 +152,7 @@ def test_startup_lists_functions_like_core_tools(emu: RunningEmu) -> None:
 
 def test_invocations_reach_the_console(http: httpx.Client, emu: RunningEmu) -> None:
     http.get("/api/hello")
-    assert re.search(r"azure hello success \d+ ms (cold|warm)", emu.console())
+    emu.wait_console(r"azure hello success \d+ ms (cold|warm)")
 
 
 def test_a_broken_app_is_reported_and_others_still_serve(tmp_path: Path, emu_factory: object) -> None:

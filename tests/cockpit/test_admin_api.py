@@ -60,6 +60,20 @@ def test_invocations_come_from_the_store_newest_first(cockpit_emu: RunningEmu) -
     assert httpx.get(f"{admin}/_emu/invocations", params={"limit": "x"}).status_code == 400
 
 
+def test_past_lambda_invocations_keep_their_event_and_result(cockpit_emu: RunningEmu) -> None:
+    admin, lambda_url = cockpit_emu.urls["admin"], cockpit_emu.urls["lambda"]
+    invoke = f"{lambda_url}/2015-03-31/functions/{LAMBDA_NAME}/invocations"
+    httpx.post(invoke, json={"name": "Kept"}).raise_for_status()
+    large = {"name": "x" * 70_000}  # past what the store keeps of a body
+    httpx.post(invoke, json=large).raise_for_status()
+    recent = httpx.get(f"{admin}/_emu/invocations", params={"name": LAMBDA_NAME, "limit": 2}).json()
+    assert recent[1]["request"] == {"name": "Kept"}
+    assert json.loads(recent[1]["response"]["body"]) == {"message": "Hello, Kept!"}
+    # A large event is kept as the start of its JSON, marked as cut.
+    assert isinstance(recent[0]["request"], str) and recent[0]["request"].endswith("…")
+    assert len(recent[0]["request"]) == 64 * 1024 + 1
+
+
 def test_events_stream_each_invocation_as_it_finishes(cockpit_emu: RunningEmu) -> None:
     admin = cockpit_emu.urls["admin"]
     with httpx.stream("GET", f"{admin}/_emu/events", params={"name": "greet"}, timeout=20) as stream:
