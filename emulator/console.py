@@ -12,12 +12,14 @@ Tasks report from worker threads too, so every write holds the console's lock.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -88,6 +90,30 @@ class Console:
         self._last_draw = 0.0
         self._last_event: dict[int, float] = {}
         self._ticker: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def live_line_cleared(self) -> Iterator[None]:
+        """Write something else to the screen: the live line is cleared first, then redrawn."""
+        with self._lock:
+            self._clear_live()
+            self.stream.flush()
+            try:
+                yield
+            finally:
+                self._draw_live(force=True)
+
+    def adopt_logging(self) -> None:
+        """On a terminal, write Python's log records around the live line, not over it."""
+        if not self.live:
+            return
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if type(handler) is logging.StreamHandler:  # basicConfig's own; not a test's capture
+                replacement = ConsoleLogHandler(self, handler.stream)
+                replacement.setLevel(handler.level)
+                replacement.setFormatter(handler.formatter)
+                root.removeHandler(handler)
+                root.addHandler(replacement)
 
     def _emit(self, kind: str, text: str, **fields: Any) -> None:
         with self._lock:
@@ -233,6 +259,19 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # no such method, or a closed stream
         return False
+
+
+class ConsoleLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log records on their stream (stderr), written around the console's live line: on a
+    terminal both streams are one screen, and the next redraw would erase a record written over it."""
+
+    def __init__(self, console: Console, stream: TextIO | None = None) -> None:
+        super().__init__(stream or sys.stderr)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.console.live_line_cleared():
+            super().emit(record)
 
 
 class JsonLogFormatter(logging.Formatter):

@@ -235,6 +235,7 @@ def serve(settings: Settings) -> None:
 
     async def main() -> None:
         gateway = Gateway(settings)
+        gateway.console.adopt_logging()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, gateway.request_stop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from emulator import console as console_module
 from emulator.backends.docker_images import ImageUnavailable, build_image, ensure_image
-from emulator.console import Console
+from emulator.console import Console, ConsoleLogHandler
 from emulator.progress import Task, bar, tasks_for
 
 
@@ -54,6 +55,25 @@ def test_on_a_terminal_one_line_is_redrawn_and_cleared_before_other_lines(
     # While it ran, the live line showed the bar, the sizes and the detail (redrawn after the line).
     live = click.unstyle(output.split("\n")[1].split("\r\x1b[2K")[1])
     assert "Pulling python:3.12" in live and "25% 5.0 MB/20.0 MB" in live and "1/3 layers" in live
+
+
+def test_log_records_are_written_around_the_live_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    stream = Terminal()  # a terminal shows stdout and stderr on one screen
+    console = Console(stream)
+    handler = ConsoleLogHandler(console, stream)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logger = logging.getLogger("emu.test-live-line")
+    logger.addHandler(handler)
+    try:
+        with console.task("Installing dependencies from requirements.txt"):
+            logger.warning("could not stop instance p1")
+            before = stream.getvalue()
+    finally:
+        logger.removeHandler(handler)
+    # The record is a whole line of its own: the live line was erased first, then drawn again.
+    assert screen(before)[0] == "emu.test-live-line: could not stop instance p1"
+    assert "Installing dependencies" in screen(before)[1]
 
 
 def test_a_silent_task_still_turns_on_a_terminal() -> None:
