@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -79,6 +80,9 @@ async def json_body(request: Request, limit: int = MAX_CREATE_BYTES) -> dict[str
     return body
 
 
+STOPPING = "emu is stopping: the call was cut off before the function answered."
+
+
 def function_name(request: Request) -> tuple[str, str | None]:
     reference = unquote(request.path_params["name"])
     return parse_reference(reference, request.query_params.get("Qualifier"))
@@ -138,12 +142,17 @@ class LambdaApi:
         if kind == "Event":
             request_id = self.service.accept_event(function, event)
             return Response(status_code=202, headers={"x-amzn-RequestId": request_id})
-        result = await self.service.invoke(
-            function,
-            event,
-            client_context=_client_context(request.headers.get("x-amz-client-context")),
-            invoked_arn=_invoked_arn(function, qualifier),
-        )
+        try:
+            result = await self.service.invoke(
+                function,
+                event,
+                client_context=_client_context(request.headers.get("x-amz-client-context")),
+                invoked_arn=_invoked_arn(function, qualifier),
+            )
+        except asyncio.CancelledError:
+            # The HTTP server cancels a call still running past the shutdown grace period:
+            # the service's error, which SDKs retry, rather than the server's bare 500.
+            return LambdaError(500, "ServiceException", STOPPING).response()
         headers = {"X-Amz-Executed-Version": LATEST, "x-amzn-RequestId": result.request_id}
         if result.function_error:
             headers["X-Amz-Function-Error"] = result.function_error

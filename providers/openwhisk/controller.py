@@ -303,15 +303,18 @@ class Controller:
             self.store.add_pending(activation_id, PROVIDER, request)
             self._background.spawn(self._run_accepted(activation_id, request))
             return activation_id, None
-        task = asyncio.ensure_future(self._run(namespace, path, payload, activation_id, received))
+        task = asyncio.ensure_future(
+            self.activate(namespace, path, payload, activation_id, received, keep=False)
+        )
         # asyncio.wait neither cancels the activation when the wait ends (or the caller goes)
         # nor costs the extra tasks of wait_for(shield(...)).
         try:
             done, _ = await asyncio.wait((task,), timeout=wait_s)
-        except asyncio.CancelledError:  # the caller went away: the activation still finishes
-            self._background.keep(task)
-            task.add_done_callback(lambda _: self._keep_finished(namespace, path, task, payload))
-            raise
+        except asyncio.CancelledError:
+            # The HTTP server cancels a call still running past the shutdown grace period. It is
+            # answered as a call past its wait is: accepted, and pending, so the next start runs
+            # it if this one cannot finish it.
+            done = set()
         if done:
             # Kept here rather than in the task: the write and the console line are then queued
             # behind this answer, not ahead of it.
@@ -420,29 +423,10 @@ class Controller:
         *,
         cause: str | None = None,
         depth: int = 0,
+        keep: bool = True,
     ) -> dict[str, Any]:
-        """Run the action at `path` once and store its activation record."""
-        record = await self._run(namespace, path, payload, activation_id, received, cause=cause, depth=depth)
-        self._keep(namespace, path, record, payload)
-        return record
-
-    def _keep(self, namespace: str, path: str, record: dict[str, Any], payload: Any) -> None:
-        """Store a finished activation and tell the console and the dashboard."""
-        self.store.put_activation(record["activationId"], PROVIDER, namespace, path, record["start"], record)
-        self.events.publish(lambda: _invocation(record, payload))
-
-    async def _run(
-        self,
-        namespace: str,
-        path: str,
-        payload: dict[str, Any],
-        activation_id: str | None = None,
-        received: int | None = None,
-        *,
-        cause: str | None = None,
-        depth: int = 0,
-    ) -> dict[str, Any]:
-        """Run the action at `path` once; its record, not yet stored."""
+        """Run the action at `path` once and return its record, stored unless `keep` is False
+        (the caller then keeps it with `_keep`)."""
         action = self.action(namespace, path)
         activation_id = activation_id or activations.new_activation_id()
         received = received or now_ms()
@@ -456,9 +440,17 @@ class Controller:
             cause,
             depth,
         )
-        return await (
+        record = await (
             self._run_sequence(call) if action["exec"]["kind"] == "sequence" else self._run_action(call)
         )
+        if keep:
+            self._keep(namespace, path, record, payload)
+        return record
+
+    def _keep(self, namespace: str, path: str, record: dict[str, Any], payload: Any) -> None:
+        """Store a finished activation and tell the console and the dashboard."""
+        self.store.put_activation(record["activationId"], PROVIDER, namespace, path, record["start"], record)
+        self.events.publish(lambda: _invocation(record, payload))
 
     def _merged_parameters(
         self, namespace: str, path: str, action: dict[str, Any], payload: dict[str, Any]

@@ -93,9 +93,11 @@ def pending_rows(state: Path) -> list[tuple[str]]:
         return db.execute("SELECT id FROM pending_invocations").fetchall()
 
 
-def ow_blocking(emu: RunningEmu, args: dict[str, Any]) -> httpx.Response:
+def ow_blocking(
+    emu: RunningEmu, args: dict[str, Any], query: str = "blocking=true&result=true"
+) -> httpx.Response:
     with emu.openwhisk() as ow:
-        return invoke(ow, "slow", args, "blocking=true&result=true")
+        return invoke(ow, "slow", args, query)
 
 
 def test_sigterm_lets_calls_in_flight_finish_then_stops(emu_factory: Any, tmp_path: Path) -> None:
@@ -136,8 +138,9 @@ def test_sigterm_lets_calls_in_flight_finish_then_stops(emu_factory: Any, tmp_pa
 def test_sigterm_past_the_grace_period_stops_and_keeps_accepted_calls(
     emu_factory: Any, tmp_path: Path
 ) -> None:
-    """A blocking call longer than the grace period (5 s) is cut off; an accepted one stays
-    pending and runs after the next start."""
+    """Calls longer than the grace period (5 s) are cut off with their cloud's answer: an
+    OpenWhisk blocking call becomes accepted, as past its wait, and stays pending with the
+    other accepted call, to run after the next start; a Lambda call gets the service's error."""
     state = tmp_path / "state"
     markers = tmp_path / "markers"
     markers.mkdir()
@@ -145,28 +148,39 @@ def test_sigterm_past_the_grace_period_stops_and_keeps_accepted_calls(
     client = deploy(emu)
     with emu.openwhisk() as ow:
         accepted = invoke(ow, "slow", {"dir": str(markers), "id": "later", "sleep": 30}, query="").json()
-    with ThreadPoolExecutor(1) as pool:
-        long_call = pool.submit(ow_blocking, emu, {"dir": str(markers), "id": "long", "sleep": 30})
-        wanted = {"started-later", "started-long"}
+    lambda_url = f"{emu.urls['lambda']}/2015-03-31/functions/slow/invocations"
+    with ThreadPoolExecutor(2) as pool:
+        long_call = pool.submit(
+            ow_blocking, emu, {"dir": str(markers), "id": "long", "sleep": 30}, "blocking=true"
+        )
+        long_lambda = pool.submit(
+            httpx.post, lambda_url, json={"dir": str(markers), "id": "aws-long", "sleep": 30}, timeout=60
+        )
+        wanted = {"started-later", "started-long", "started-aws-long"}
         wait_for(lambda: wanted <= {p.name for p in markers.iterdir()}, 20, "the calls did not start")
         stopping = time.monotonic()
         emu.process.send_signal(signal.SIGTERM)
         assert emu.process.wait(30) == 0
         assert time.monotonic() - stopping < 15
-        # Cut off after the grace period: the HTTP server's own 500 (not a cloud error: the
-        # gateway is going away), or a dropped connection.
-        try:
-            cut = long_call.result(timeout=30).status_code
-        except httpx.HTTPError:
-            cut = None
-        assert cut in (500, None)
-    assert [row[0] for row in pending_rows(state)] == [accepted["activationId"]]
+        cut = long_call.result(timeout=30)
+        assert cut.status_code == 202, cut.text
+        long_id = cut.json()["activationId"]
+        assert cut.headers["x-openwhisk-activation-id"] == long_id
+        cut_lambda = long_lambda.result(timeout=30)
+        assert cut_lambda.status_code == 500
+        assert cut_lambda.headers["x-amzn-ErrorType"] == "ServiceException"
+        assert "stopping" in cut_lambda.json()["Message"]
+    assert "Traceback" not in emu.console()
+    assert sorted(row[0] for row in pending_rows(state)) == sorted([accepted["activationId"], long_id])
     client.close()
 
     again = emu_factory(None, "--no-reload", state_dir=state)
     with again.openwhisk() as ow:
-        # The re-run sleeps 30 s too; that it started again is what matters here.
-        wait_for(lambda: (markers / "started-later").stat().st_mtime > stopping, 20, "not run again")
+        # The re-runs sleep 30 s too; that they started again is what matters here.
+        for name in ("started-later", "started-long"):
+            wait_for(
+                lambda name=name: (markers / name).stat().st_mtime > stopping, 20, f"{name}: not run again"
+            )
         assert ow.get(f"/api/v1/namespaces/_/activations/{accepted['activationId']}").status_code == 404
 
 
