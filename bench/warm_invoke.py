@@ -134,8 +134,9 @@ def start_relay(instance_url: str, folder: Path) -> tuple[subprocess.Popen[bytes
         time.sleep(0.02)
 
 
-def start_instance() -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "__EMU_PROXY_HOST": "127.0.0.1", "__EMU_PROXY_PORT": "0"}
+def start_instance(scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The runtime proxy on its own, as the process backend starts it; its temporary files in `scratch`."""
+    env = {**os.environ, "__EMU_PROXY_HOST": "127.0.0.1", "__EMU_PROXY_PORT": "0", "TMPDIR": str(scratch)}
     process = subprocess.Popen(
         [sys.executable, str(PROXY)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
     )
@@ -262,7 +263,7 @@ async def run(requests: int, concurrency: int) -> None:
     results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         emu, urls = start_emu(Path(scratch) / "state", write_project(Path(scratch) / "project"))
-        instances = [start_instance(), start_instance()]
+        instances = [start_instance(Path(scratch)), start_instance(Path(scratch))]
         relays = [start_relay(url, Path(scratch)) for _, url in instances]
         code_dir = Path(scratch) / "code"
         code_dir.mkdir()
