@@ -6,9 +6,10 @@ the ratio is emu's own overhead: auth, routing, records, log collection and the 
 instance. A last pair calls one Lambda function through an API Gateway route (HTTP API, payload
 2.0) and through the Invoke API, to show what building the event and mapping the answer costs.
 
-Each front's pair also shows the floor of any gateway built this way on this machine: a bare
-relay (uvicorn with uvloop and httptools, and emu's own instance client) that passes the direct
-call's request to the same instance and its answer back, with no routing, records or logs.
+The floor of any gateway built this way on this machine is measured too: a bare relay (uvicorn
+with uvloop and httptools, and emu's own instance client) that passes the direct call's request
+to an instance and its answer back, with no routing, records or logs. Like emu's pool, it runs
+one call at a time per instance, over as many instances as there are concurrent clients.
 
     python bench/warm_invoke.py [--requests 2000] [--concurrency 16]
 """
@@ -92,33 +93,45 @@ def start_emu(
 
 
 RELAY_APP = """
+import asyncio
+import json
 import os
 
 from emulator.instance_http import InstanceClient
 
-TARGET = os.environ["EMU_BENCH_RELAY_TARGET"]
+TARGETS = json.loads(os.environ["EMU_BENCH_RELAY_TARGETS"])
 client = InstanceClient()
+free = None  # the instances not running a call: one call at a time each, as emu's pool runs them
 
 
 async def app(scope, receive, send):
+    global free
+    if free is None:
+        free = asyncio.Queue()
+        for target in TARGETS:
+            free.put_nowait(target)
     body, more = b"", True
     while more:
         message = await receive()
         body, more = body + message.get("body", b""), message.get("more_body", False)
-    answer = await client.post(TARGET, scope["path"], body, 60)
+    target = await free.get()
+    try:
+        answer = await client.post(target, scope["path"], body, 60)
+    finally:
+        free.put_nowait(target)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer.body)).encode())]
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
 """
 
 
-def start_relay(instance_url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The bare relay in front of one instance; returns once it accepts connections."""
+def start_relay(instance_urls: list[str], folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The bare relay in front of `instance_urls`; returns once it accepts connections."""
     (folder / "bench_relay.py").write_text(RELAY_APP)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "EMU_BENCH_RELAY_TARGET": instance_url,
+    env = {**os.environ, "EMU_BENCH_RELAY_TARGETS": json.dumps(instance_urls),
            "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])}  # fmt: skip
     command = [sys.executable, "-m", "uvicorn", "bench_relay:app", "--host", "127.0.0.1", "--port", str(port),
                "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
@@ -194,6 +207,12 @@ def direct_call(session: aiohttp.ClientSession, instance_url: str, context: dict
     return call
 
 
+def openwhisk_init() -> dict[str, object]:
+    return {
+        "value": {"name": "bench-noop", "main": "main", "code": OPENWHISK_CODE, "binary": False, "env": {}}
+    }
+
+
 async def openwhisk_pair(
     session: aiohttp.ClientSession, urls: dict[str, str], instance: str
 ) -> tuple[dict[str, object], Call]:
@@ -203,10 +222,7 @@ async def openwhisk_pair(
     body = {"exec": {"kind": "python:3.11", "code": OPENWHISK_CODE}}
     async with session.put(action_url + "?overwrite=true", json=body, headers=auth) as response:
         assert response.status == 200, await response.text()
-    init = {
-        "value": {"name": "bench-noop", "main": "main", "code": OPENWHISK_CODE, "binary": False, "env": {}}
-    }
-    await post(session, instance + "/init", init, {})
+    await post(session, instance + "/init", openwhisk_init(), {})
 
     async def through_emu(n: int) -> None:
         await post(session, action_url + "?blocking=true&result=true", {"n": n}, auth)
@@ -263,8 +279,9 @@ async def run(requests: int, concurrency: int) -> None:
     results: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         emu, urls = start_emu(Path(scratch) / "state", write_project(Path(scratch) / "project"))
-        instances = [start_instance(Path(scratch)), start_instance(Path(scratch))]
-        relays = [start_relay(url, Path(scratch)) for _, url in instances]
+        instances = [start_instance(Path(scratch)) for _ in range(2 + concurrency)]
+        floor_instances = [url for _, url in instances[2:]]
+        relay = start_relay(floor_instances, Path(scratch))
         code_dir = Path(scratch) / "code"
         code_dir.mkdir()
         try:
@@ -273,13 +290,19 @@ async def run(requests: int, concurrency: int) -> None:
                     "OpenWhisk action": await openwhisk_pair(session, urls, instances[0][1]),
                     "Lambda function": await lambda_pair(session, urls, instances[1][1], code_dir),
                 }
-                for (label, (context, through_emu)), (_, instance), (_, relay) in zip(
-                    fronts.items(), instances, relays, strict=True
+                for (label, (context, through_emu)), (_, instance) in zip(
+                    fronts.items(), instances, strict=False
                 ):
-                    calls = [direct_call(session, url, context) for url in (instance, relay)]
+                    direct = direct_call(session, instance, context)
                     results[label] = [
-                        await measure(call, requests, concurrency) for call in (*calls, through_emu)
+                        await measure(call, requests, concurrency) for call in (direct, through_emu)
                     ]
+                # The floor: the OpenWhisk action's own calls, through the bare relay.
+                context, _ = fronts["OpenWhisk action"]
+                for url in floor_instances:
+                    await post(session, url + "/init", openwhisk_init(), {})
+                floor = await measure(direct_call(session, relay[1], context), requests, concurrency)
+                results["floor"] = [results["OpenWhisk action"][0], floor]
                 through_invoke, through_api = api_pair(session, urls)
                 results["API Gateway route"] = [
                     await measure(call, requests, concurrency) for call in (through_invoke, through_api)
@@ -287,19 +310,24 @@ async def run(requests: int, concurrency: int) -> None:
         finally:
             emu.send_signal(signal.SIGTERM)
             emu.wait(20)
-            for process, _ in (*instances, *relays):
+            for process, _ in (*instances, relay):
                 process.kill()
                 process.wait()
-    for label, figures in results.items():
-        if label == "API Gateway route":
-            report(label, figures[0], figures[1], requests, concurrency, ("Invoke API", "API Gateway"))
-        else:
-            direct, relay, through_emu = figures
-            report(label, direct, through_emu, requests, concurrency, ("direct", "through emu"))
-            print(
-                f"the floor, a bare relay: p50 {relay['p50']:.3f} ms (+{relay['p50'] - direct['p50']:.3f} over direct), "
-                f"{relay['throughput']:.0f} calls/s ({relay['throughput'] / direct['throughput']:.2f}x direct)"
-            )
+    for label in ("OpenWhisk action", "Lambda function"):
+        report(label, *results[label], requests, concurrency, ("direct", "through emu"))
+    direct, floor = results["floor"]
+    print(
+        f"\nthe floor, a bare relay over {concurrency} instances, one call at a time each: "
+        f"p50 +{floor['p50'] - direct['p50']:.3f} ms over direct, "
+        f"throughput {floor['throughput']:.0f} calls/s ({floor['throughput'] / direct['throughput']:.2f}x direct)"
+    )
+    report(
+        "API Gateway route",
+        *results["API Gateway route"],
+        requests,
+        concurrency,
+        ("Invoke API", "API Gateway"),
+    )
 
 
 def report(
