@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from emulator.backends.docker_sources import lambda_build, lambda_image
 from emulator.events import Invocation
 from emulator.fastlane import FastLane
 from emulator.fronts import FrontContext, capture_invocation
+from emulator.ids import random_uuid
 from providers.aws_lambda.api import LambdaApi
 from providers.aws_lambda.apigateway.front import ApiGatewayFront
 from providers.aws_lambda.apigateway.routes import RouteTable
@@ -231,7 +231,7 @@ class LambdaFront:
 
     async def invoke(self, name: str, payload: Any) -> Invocation:
         function = self.service.get(name, invoke=True)
-        request_id = str(uuid.uuid4())
+        request_id = random_uuid()
         call = self.service.invoke(function, payload, request_id=request_id)
         return await capture_invocation(self.service.events, request_id, call)
 

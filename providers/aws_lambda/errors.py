@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from starlette.responses import Response
+
+from emulator.ids import random_uuid
 
 # Shapes whose message member is `Message`; every other error uses `message` (the service model).
 CAPITALISED_MESSAGE = {"ResourceNotFoundException", "ServiceException", "RequestEntityTooLargeException"}
@@ -26,7 +27,7 @@ class LambdaError(Exception):
         body: dict[str, Any] = {"Type": kind, key: self.message, **self.extra}
         if self.code == "RequestEntityTooLargeException":
             body = {key: self.message}
-        headers = {"x-amzn-ErrorType": self.code, "x-amzn-RequestId": request_id or str(uuid.uuid4())}
+        headers = {"x-amzn-ErrorType": self.code, "x-amzn-RequestId": request_id or random_uuid()}
         if self.code == "TooManyRequestsException":
             headers["Retry-After"] = "1"
         return Response(

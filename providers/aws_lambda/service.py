@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import math
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from emulator.backends.docker_sources import lambda_image
 from emulator.cockpit.http_view import body_view, json_view
 from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
+from emulator.ids import random_hex, random_uuid
 from emulator.invoker import Invoker, now_ms
 from emulator.logs import timestamp
 from emulator.model import FunctionSpec, Outcome
@@ -204,7 +204,7 @@ class LambdaService:
         invoked_arn: str | None = None,
         received: int | None = None,
     ) -> InvokeResult:
-        request_id = request_id or str(uuid.uuid4())
+        request_id = request_id or random_uuid()
         received = received or now_ms()
         if function.reserved_concurrency == 0:
             raise _throttled(reserved=True)
@@ -306,7 +306,7 @@ class LambdaService:
 
     def accept_event(self, function: LambdaFunction, event: Any) -> str:
         """Queue an `Event` invocation: stored before it is acknowledged, run in the background."""
-        request_id = str(uuid.uuid4())
+        request_id = random_uuid()
         request = {"function": function.name, "event": event, "received": now_ms()}
         self.store.add_pending(request_id, PROVIDER, request)
         self._background.spawn(self._run_event(request_id, request))
@@ -361,7 +361,7 @@ def _throttled(*, reserved: bool) -> LambdaError:
 
 
 def _trace_id() -> str:
-    return f"Root=1-{now_ms() // 1000:08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+    return f"Root=1-{now_ms() // 1000:08x}-{random_hex(24)};Parent={random_hex(16)};Sampled=0"
 
 
 def _result(outcome: Outcome, function: LambdaFunction, request_id: str) -> tuple[bytes, str | None]:

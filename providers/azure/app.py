@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from emulator import __version__
 from emulator.discovery import find_files
 from emulator.events import Invocation
 from emulator.fronts import FrontContext, capture_invocation
+from emulator.ids import random_uuid
 from emulator.tasks import BackgroundTasks
 from providers.azure.functionapp import AppError, AzureFunction, FunctionApp, apply_host_settings, load_app
 from providers.azure.http import HostApp
@@ -241,7 +241,7 @@ class AzureFront:
         app, function = found
         if function.disabled:
             raise InvokeError(404, f"the function {function.name} is disabled")
-        invocation_id = str(uuid.uuid4())
+        invocation_id = random_uuid()
         if function.is_http:
             call = self._http_call(app, function, payload)
             run = self.service.invoke(app, function, call, call.worker_value(), invocation_id)
@@ -289,7 +289,7 @@ class AzureFront:
 
     def accept(self, name: str, trigger: dict[str, Any]) -> None:
         """Store an admin-API invocation before answering 202, then run it in the background."""
-        invocation_id = f"admin-{uuid.uuid4()}"
+        invocation_id = f"admin-{random_uuid()}"
         request = {"function": name, "trigger": trigger}
         self.store.add_pending(invocation_id, PROVIDER, request)
         self.background.spawn(self._run_pending(invocation_id, request))

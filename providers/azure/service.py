@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from emulator.cockpit.http_view import request_view, response_view
 from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
+from emulator.ids import random_uuid
 from emulator.invoker import Invoker, now_ms
 from emulator.model import FunctionSpec, Outcome
 from emulator.pool import Throttled
@@ -111,7 +111,7 @@ class AzureService:
         invocation_id: str | None = None,
     ) -> Result:
         """Run one invocation: `call` for HTTP triggers, else `trigger` (timer data or admin input)."""
-        invocation_id = invocation_id or str(uuid.uuid4())
+        invocation_id = invocation_id or random_uuid()
         received = now_ms()
         spec = await self._spec(app)
         if app.model == "custom":

@@ -4,10 +4,11 @@ served by the same ASGI apps as one from outside."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
+
+from emulator.ids import random_uuid
 
 EVENT_TYPE = "emu.invoke"
 EVENT_SOURCE = "emu"
@@ -26,7 +27,7 @@ def cloud_event(payload: Any) -> dict[str, Any]:
     """`payload` as the `data` of a structured-mode CloudEvent (CloudEvents 1.0 JSON format)."""
     return {
         "specversion": "1.0",
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "type": EVENT_TYPE,
         "source": EVENT_SOURCE,
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
+from emulator.ids import random_hex
 from emulator.model import Outcome
 
 SUCCESS, APPLICATION_ERROR, DEVELOPER_ERROR, INTERNAL_ERROR = 0, 1, 2, 3
@@ -22,7 +22,7 @@ ACTIVATION_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
 def new_activation_id() -> str:
-    return uuid.uuid4().hex
+    return random_hex(32)
 
 
 def result_of(outcome: Outcome) -> tuple[int, Any]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.responses import JSONResponse
+
+from emulator.ids import random_hex
 
 NOT_FOUND = "The requested resource does not exist."
 ALREADY_EXISTS = "resource already exists"
@@ -22,7 +22,7 @@ WEB_BAD_HTTP = "Response is not valid 'message/http'."
 
 def transaction_id() -> str:
     """A 32-character alphanumeric transaction id: the `code` of errors and the X-Request-ID header."""
-    return uuid.uuid4().hex
+    return random_hex(32)
 
 
 class OpenWhiskError(Exception):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.bodies import BodyTooLarge, read_capped
+from emulator.ids import random_uuid
 from providers.aws_lambda.apigateway.cors import preflight, response_headers
 from providers.aws_lambda.apigateway.events import HttpRequest, RouteMatch, http_event, rest_event
 from providers.aws_lambda.apigateway.responses import (
@@ -49,7 +49,7 @@ async def read_request(request: Request, limit: int = MAX_BODY_BYTES) -> HttpReq
         body=body,
         source_ip=client,
         domain_name=request.headers.get("host", ""),
-        request_id=str(uuid.uuid4()),
+        request_id=random_uuid(),
         time_epoch_ms=int(time.time() * 1000),
     )
 
