@@ -13,7 +13,7 @@ from typing import Any
 from emulator.backends.base import InstanceStartError
 from emulator.instance_http import InstanceClient, InstanceUnreachable
 from emulator.logs import LogLine, timestamp
-from emulator.model import FunctionSpec, Outcome
+from emulator.model import EncodedJson, FunctionSpec, Outcome
 from emulator.pool import Lease, Pool
 
 # How long to wait for the sentinels after the proxy answered; they normally follow at once.
@@ -102,7 +102,7 @@ class Invoker:
         timeout_ms = round(lease.spec.timeout_s * 1000)
         try:
             response = await self._client.post(
-                lease.instance.url, path, json.dumps(payload).encode(), lease.spec.timeout_s
+                lease.instance.url, path, encode(payload), lease.spec.timeout_s
             )
         except asyncio.TimeoutError:
             outcome.timed_out = True
@@ -119,8 +119,19 @@ class Invoker:
         outcome.function_error = response.function_error
         outcome.reported_peak_kb = response.peak_memory_kb
         raw = outcome.raw = response.body
+        if not lease.spec.parse_result:
+            return
         try:
             outcome.body = json.loads(raw) if raw else None
         except (ValueError, RecursionError):  # Recursion: a result nested too deep to read
             text = raw.decode(errors="replace")
             outcome.error = f"The action did not produce a valid JSON or JSON Array response: {text}"
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """A /init or /run body; a `value` that is JSON already is put in as it is."""
+    value = payload.get("value")
+    if not isinstance(value, EncodedJson):
+        return json.dumps(payload).encode()
+    rest = json.dumps({key: item for key, item in payload.items() if key != "value"}).encode()
+    return b'{"value": ' + value.data + (b", " + rest[1:] if rest != b"{}" else b"}")

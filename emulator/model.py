@@ -26,6 +26,16 @@ class FunctionSpec:
     memory_mb: int | None = None
     # Variables made anew for each instance at its /init (Lambda's log stream is one per instance).
     instance_env: Callable[[], dict[str, str]] | None = None
+    # Decode the /run answer into `Outcome.body`; False when the front reads `Outcome.raw` itself.
+    parse_result: bool = True
+
+
+@dataclass(frozen=True)
+class EncodedJson:
+    """A value that is JSON already (the bytes a client sent, checked): it goes into a /run body as
+    it is, not decoded and encoded again, which for a large payload is most of a call's work."""
+
+    data: bytes
 
 
 @dataclass

@@ -148,6 +148,7 @@ class LambdaApi:
                 event,
                 client_context=_client_context(request.headers.get("x-amz-client-context")),
                 invoked_arn=_invoked_arn(function, qualifier),
+                raw_event=raw,
             )
         except asyncio.CancelledError:
             # The HTTP server cancels a call still running past the shutdown grace period:

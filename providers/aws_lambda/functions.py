@@ -178,6 +178,7 @@ class LambdaFunction:
             report_memory=True,
             memory_mb=self.config["MemorySize"],
             instance_env=log_stream_env,
+            parse_result=False,  # the answer is passed on as it came; _result reads it only on errors
         )
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from emulator.backends.docker_sources import lambda_image
-from emulator.cockpit.http_view import body_view, json_view
+from emulator.cockpit.http_view import MAX_BODY, body_view, json_view
 from emulator.deps import DependencyCache
 from emulator.events import Events, Invocation
 from emulator.ids import random_hex, random_uuid
 from emulator.invoker import Invoker, now_ms
 from emulator.logs import timestamp
-from emulator.model import FunctionSpec, Outcome
+from emulator.model import EncodedJson, FunctionSpec, Outcome
 from emulator.pool import Throttled
 from emulator.store import Store
 from emulator.tasks import BackgroundTasks
@@ -203,14 +203,17 @@ class LambdaService:
         client_context: Any = None,
         invoked_arn: str | None = None,
         received: int | None = None,
+        raw_event: bytes | None = None,
     ) -> InvokeResult:
+        """Run `function` once with `event`. `raw_event` is the JSON it was read from, when a
+        client sent it: it goes to the instance as it came, with no second encoding."""
         request_id = request_id or random_uuid()
         received = received or now_ms()
         if function.reserved_concurrency == 0:
             raise _throttled(reserved=True)
         spec = await self._spec(function)
         payload = {
-            "value": event,
+            "value": EncodedJson(raw_event) if raw_event and raw_event.strip() else event,
             "activation_id": request_id,
             "deadline": str(now_ms() + int(spec.timeout_s * 1000)),
             "lambda": {
@@ -234,19 +237,38 @@ class LambdaService:
         result = InvokeResult(
             request_id, body, error, _log_text(outcome, function, request_id), outcome.timed_out
         )
-        self._record(function, request_id, outcome, result, event)
+        self._record(function, request_id, outcome, result, event, raw_event)
         return result
 
     def _record(
-        self, function: LambdaFunction, request_id: str, outcome: Outcome, result: InvokeResult, event: Any
+        self,
+        function: LambdaFunction,
+        request_id: str,
+        outcome: Outcome,
+        result: InvokeResult,
+        event: Any,
+        raw_event: bytes | None,
     ) -> None:
         # Kept on the loop's next turn: the answer goes out first, and reads come after it.
-        asyncio.get_running_loop().call_soon(self._keep, function.name, request_id, outcome, result, event)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(self._keep, function.name, request_id, outcome, result, event, raw_event)
 
-    def _keep(self, name: str, request_id: str, outcome: Outcome, result: InvokeResult, event: Any) -> None:
+    def _keep(
+        self,
+        name: str,
+        request_id: str,
+        outcome: Outcome,
+        result: InvokeResult,
+        event: Any,
+        raw_event: bytes | None,
+    ) -> None:
         """Store the invocation's record, with its event and result as the cockpit shows them."""
         duration = outcome.end_ms - outcome.start_ms
-        request, response = json_view(event), body_view(result.payload, "application/json")
+        if raw_event is None:
+            request = json_view(event)
+        else:  # its size is known: no encoding to measure it
+            request = event if len(raw_event) <= MAX_BODY else body_view(raw_event, "application/json")
+        response = body_view(result.payload, "application/json")
         record = {
             "requestId": request_id,
             "functionName": name,
@@ -376,7 +398,7 @@ def _result(outcome: Outcome, function: LambdaFunction, request_id: str) -> tupl
     if outcome.error is not None:
         return _json_bytes(_exit_error(outcome.exit_code, request_id)), "Unhandled"
     if outcome.status != 200:
-        body = outcome.body
+        body = _json_or_none(outcome.raw)
         if isinstance(body, dict) and "errorType" in body:
             return outcome.raw, "Unhandled"
         text = outcome.raw.decode(errors="replace")
@@ -389,6 +411,13 @@ def _result(outcome: Outcome, function: LambdaFunction, request_id: str) -> tupl
             {"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}
         ), "Unhandled"
     return outcome.raw, None
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        return None
 
 
 def _exit_error(code: int | None, request_id: str) -> dict[str, str]:

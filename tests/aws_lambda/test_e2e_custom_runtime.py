@@ -48,6 +48,33 @@ def test_awslambdaric_bootstrap(client: Any) -> None:
     assert json.loads(again["Payload"].read())["echo"] == {"n": 2}
 
 
+PLAIN_BOOTSTRAP = f"""#!{sys.executable}
+import os, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as call:
+        request_id = call.headers["Lambda-Runtime-Aws-Request-Id"]
+        call.read()
+    answer = urllib.request.Request(api + request_id + "/response", data=b"plain text, not JSON")
+    urllib.request.urlopen(answer).read()
+"""
+
+
+def test_a_response_that_is_not_json_is_passed_on_as_it_came(client: Any) -> None:
+    create(
+        client,
+        "plain",
+        {"bootstrap": PLAIN_BOOTSTRAP},
+        modes={"bootstrap": 0o755},
+        Runtime="provided.al2023",
+        Handler="unused",
+    )
+    reply = client.invoke(FunctionName="plain", Payload=b"{}")
+    assert "FunctionError" not in reply
+    assert reply["Payload"].read() == b"plain text, not JSON"
+
+
 def test_bootstrap_that_fails_to_import(client: Any) -> None:
     create(
         client,

@@ -86,6 +86,15 @@ def test_request_response_returns_the_result(client: Any, functions: dict[str, s
     assert call(client, "py", {"action": "none"})["body"] is None
 
 
+def test_the_event_reaches_the_handler_as_the_client_wrote_it(client: Any, functions: dict[str, str]) -> None:
+    # Sent on as its own bytes: escapes, number forms, nesting and size survive the trip.
+    written = b'{"text": "caf\\u00e9 \\ud83d\\ude00", "big": 12345678901234567890, "x": 1.5e3, "deep": [[[{"a": null}]]]}'
+    reply = client.invoke(FunctionName="py", Payload=written)
+    assert json.loads(reply["Payload"].read()) == {"echo": json.loads(written)}
+    large = {"blob": "x" * 1_000_000}
+    assert call(client, "py", large)["body"] == {"echo": large}
+
+
 def test_context_and_environment(client: Any, functions: dict[str, str]) -> None:
     context = base64.b64encode(json.dumps({"custom": {"team": "emu"}}).encode()).decode()
     body = call(client, "py", {"action": "context"}, ClientContext=context)["body"]
