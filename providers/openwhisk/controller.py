@@ -14,7 +14,7 @@ from typing import Any
 
 from emulator.events import Events, Invocation
 from emulator.invoker import Invoker, now_ms
-from emulator.model import FunctionSpec
+from emulator.model import EncodedJson, FunctionSpec
 from emulator.pool import Throttled
 from emulator.store import Entity, Store
 from emulator.tasks import BackgroundTasks
@@ -28,6 +28,7 @@ from providers.openwhisk.errors import (
     OpenWhiskError,
     transaction_id,
 )
+from providers.openwhisk.http import JsonObject
 
 PROVIDER = "openwhisk"
 # How long a blocking invoke waits before answering 202 with the activation id.
@@ -472,6 +473,8 @@ class Controller:
         _check_final(action, payload)
         if action["exec"]["kind"] != "sequence":
             merged.update({p["key"]: p["value"] for p in action["parameters"] if not p.get("init")})
+        if not merged:
+            return payload  # nothing to merge: as it came, with its bytes when a client sent it
         merged.update(payload)
         return merged
 
@@ -515,7 +518,8 @@ class Controller:
         if api_key:
             context["api_key"] = api_key
         init_env = {f"__OW_{key.upper()}": value for key, value in context.items()}
-        outcome = await self.invoker.invoke(spec, {"value": call.params, **context}, init_env, call.received)
+        value = EncodedJson(call.params.raw) if isinstance(call.params, JsonObject) else call.params
+        outcome = await self.invoker.invoke(spec, {"value": value, **context}, init_env, call.received)
         return activations.build_record(
             activation_id=activation_id,
             namespace=namespace,

@@ -56,6 +56,17 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise OpenWhiskError(413, f"Request larger than allowed: {error.size} > {limit} bytes.") from None
 
 
+class JsonObject(dict):  # type: ignore[type-arg]
+    """A request's JSON object, with the bytes it was read from: when nothing is merged into it,
+    they go to the instance as they are, not encoded again (`emulator.model.EncodedJson`)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, value: dict[str, Any], raw: bytes) -> None:
+        super().__init__(value)
+        self.raw = raw
+
+
 async def json_object(request: Request, limit: int, *, empty_ok: bool = True) -> dict[str, Any]:
     raw = await read_body(request, limit)
     if not raw.strip():
@@ -68,7 +79,7 @@ async def json_object(request: Request, limit: int, *, empty_ok: bool = True) ->
         raise OpenWhiskError(400, f"The request content was malformed:\n{error}") from None
     if not isinstance(value, dict):
         raise OpenWhiskError(400, "The request content was malformed:\nexpected a JSON object")
-    return value
+    return JsonObject(value, raw)
 
 
 def flag(request: Request, name: str, default: bool = False) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -274,3 +275,26 @@ def test_update_runs_the_new_code(ow: httpx.Client) -> None:
     assert record["response"]["result"] == {"v": 2}
     assert record["version"] == "0.0.2"
     assert "initTime" in annotations(record)  # the old instance is not reused
+
+
+def test_parameters_reach_the_action_as_the_client_wrote_them(ow: httpx.Client) -> None:
+    put_action(ow, "echo-args", "def main(args):\n    return {'args': args}\n")
+    # With nothing to merge they go on as their own bytes: escapes, number forms and size survive.
+    written = (
+        b'{"text": "caf\\u00e9 \\ud83d\\ude00", "big": 12345678901234567890, "x": 1.5e3, "blob": "'
+        + b"x" * 500_000
+        + b'"}'
+    )
+    reply = ow.post(
+        "/api/v1/namespaces/_/actions/echo-args?blocking=true&result=true",
+        content=written,
+        headers={"Content-Type": "application/json"},
+    )
+    assert reply.status_code == 200, reply.text[:300]
+    assert reply.json() == {"args": json.loads(written)}
+    # With defaults to merge, the merged object is what the action gets.
+    put_action(
+        ow, "echo-args", "def main(args):\n    return {'args': args}\n", parameters=[{"key": "d", "value": 1}]
+    )
+    merged = invoke(ow, "echo-args", {"text": "caf\u00e9"}, "blocking=true&result=true")
+    assert merged.json() == {"args": {"d": 1, "text": "caf\u00e9"}}
