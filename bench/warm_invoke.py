@@ -200,9 +200,37 @@ async def post(session: aiohttp.ClientSession, url: str, payload: object, header
         await response.read()
 
 
-def direct_call(session: aiohttp.ClientSession, instance_url: str, context: dict[str, object]) -> Call:
+def small_event(n: int) -> dict[str, object]:
+    return {"n": n}
+
+
+def large_event(n: int) -> dict[str, object]:
+    """About 210 KB of JSON: a page of records, as an API or a queue batch hands a function."""
+    return {
+        "n": n,
+        "items": [{"id": i, "name": f"item {i}", "tags": ["a", "b"], "price": i * 1.5} for i in range(3000)],
+    }
+
+
+def direct_call(
+    session: aiohttp.ClientSession,
+    instance_url: str,
+    context: dict[str, object],
+    event: Callable[[int], object] = small_event,
+) -> Call:
     async def call(n: int) -> None:
-        await post(session, instance_url + "/run", {"value": {"n": n}, **context}, {})
+        await post(session, instance_url + "/run", {"value": event(n), **context}, {})
+
+    return call
+
+
+def lambda_invoke(
+    session: aiohttp.ClientSession, urls: dict[str, str], event: Callable[[int], object]
+) -> Call:
+    invoke_url = f"{urls['lambda']}/2015-03-31/functions/bench-noop/invocations"
+
+    async def call(n: int) -> None:
+        await post(session, invoke_url, event(n), {})
 
     return call
 
@@ -248,17 +276,12 @@ async def lambda_pair(
     init = {"value": {"name": "bench-noop", "main": "app.handler", "adapter": "lambda", "path": str(code_dir),
                       "env": {"AWS_LAMBDA_FUNCTION_NAME": "bench-noop"}}}  # fmt: skip
     await post(session, instance + "/init", init, {})
-    invoke_url = f"{urls['lambda']}/2015-03-31/functions/bench-noop/invocations"
-
-    async def through_emu(n: int) -> None:
-        await post(session, invoke_url, {"n": n}, {})
-
     context = {
         "activation_id": "0" * 32,
         "deadline": str(int(time.time() * 1000) + 3_600_000),
         "lambda": {"invoked_function_arn": "arn:aws:lambda:us-east-1:000000000000:function:bench-noop"},
     }
-    return context, through_emu
+    return context, lambda_invoke(session, urls, small_event)
 
 
 def api_pair(session: aiohttp.ClientSession, urls: dict[str, str]) -> tuple[Call, Call]:
@@ -303,6 +326,15 @@ async def run(requests: int, concurrency: int) -> None:
                     await post(session, url + "/init", openwhisk_init(), {})
                 floor = await measure(direct_call(session, relay[1], context), requests, concurrency)
                 results["floor"] = [results["OpenWhisk action"][0], floor]
+                # A large event: what the gateway does with a payload's bytes shows.
+                context, _ = fronts["Lambda function"]
+                large = [
+                    direct_call(session, instances[1][1], context, large_event),
+                    lambda_invoke(session, urls, large_event),
+                ]
+                results["Lambda function, 210 KB event"] = [
+                    await measure(call, requests // 10, concurrency) for call in large
+                ]
                 through_invoke, through_api = api_pair(session, urls)
                 results["API Gateway route"] = [
                     await measure(call, requests, concurrency) for call in (through_invoke, through_api)
@@ -315,6 +347,8 @@ async def run(requests: int, concurrency: int) -> None:
                 process.wait()
     for label in ("OpenWhisk action", "Lambda function"):
         report(label, *results[label], requests, concurrency, ("direct", "through emu"))
+    label = "Lambda function, 210 KB event"
+    report(label, *results[label], requests // 10, concurrency, ("direct", "through emu"))
     direct, floor = results["floor"]
     print(
         f"\nthe floor, a bare relay over {concurrency} instances, one call at a time each: "
