@@ -237,21 +237,10 @@ class LambdaService:
         result = InvokeResult(
             request_id, body, error, _log_text(outcome, function, request_id), outcome.timed_out
         )
-        self._record(function, request_id, outcome, result, event, raw_event)
-        return result
-
-    def _record(
-        self,
-        function: LambdaFunction,
-        request_id: str,
-        outcome: Outcome,
-        result: InvokeResult,
-        event: Any,
-        raw_event: bytes | None,
-    ) -> None:
         # Kept on the loop's next turn: the answer goes out first, and reads come after it.
         loop = asyncio.get_running_loop()
         loop.call_soon(self._keep, function.name, request_id, outcome, result, event, raw_event)
+        return result
 
     def _keep(
         self,
