@@ -19,13 +19,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+
+from _emu_children import parent_death_signal  # loaded by proxy.py, next to this file
 
 Headers = tuple[tuple[str, str], ...]
 Reply = tuple[int, bytes, Headers]
@@ -194,16 +194,3 @@ class CustomHandler:
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 self.process.kill()
-
-
-def parent_death_signal() -> Callable[[], None] | None:
-    """On Linux, the kernel SIGKILLs the handler if the instance dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    return lambda: libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -151,6 +151,8 @@ class Action:
         kind = message.get("adapter")
         if kind not in ADAPTERS:
             return error_reply(403, f"Unsupported adapter {kind!r}.")
+        if "_emu_children" not in sys.modules:  # what the adapters share
+            import_file("_emu_children", os.path.join(PROXY_DIR, "children.py"))
         adapter = import_file(f"_emu_{ADAPTERS[kind]}", os.path.join(PROXY_DIR, f"{ADAPTERS[kind]}.py"))
         export_init_env(message.get("env"))
         source, mode = adapter.source_file(str(message.get("main") or ""))

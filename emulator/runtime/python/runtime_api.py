@@ -25,6 +25,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+from _emu_children import parent_death_signal  # loaded by proxy.py, next to this file
+
 Headers = tuple[tuple[str, str], ...]
 Reply = tuple[int, bytes, Headers]
 UNHANDLED: Headers = (("X-Emu-Function-Error", "Unhandled"),)
@@ -415,17 +417,3 @@ class CustomRuntime:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 self.process.kill()
         self.state.close()
-
-
-def parent_death_signal() -> Callable[[], None] | None:
-    """On Linux, have the kernel SIGKILL the bootstrap if the proxy dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-    prctl = libc.prctl
-    return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
