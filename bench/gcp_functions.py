@@ -11,8 +11,6 @@ client alone does.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import signal
 import socket
@@ -25,7 +23,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from warm_invoke import Call, measure, report, start_emu
+from warm_invoke import Call, measure, report, run_from_command_line, start_emu
 
 CODE = """
 import functions_framework
@@ -112,13 +110,7 @@ async def run(requests: int, concurrency: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args()
-    asyncio.run(run(args.requests, args.concurrency))
+    run_from_command_line(run, __doc__)
 
 
 if __name__ == "__main__":

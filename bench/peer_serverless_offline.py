@@ -10,7 +10,6 @@ client: sequential latency, then throughput at 16 concurrent clients.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import socket
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from warm_invoke import measure, post, start_emu
+from warm_invoke import measure, post, run_from_command_line, start_emu
 
 PEER_PACKAGES = ["serverless@3", "serverless-offline@13"]
 PEER_CACHE = Path(os.environ.get("EMU_BENCH_PEERS", Path.home() / ".cache" / "emu" / "bench-peers"))
@@ -129,11 +128,7 @@ async def compare(requests: int, concurrency: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args()
-    asyncio.run(compare(args.requests, args.concurrency))
+    run_from_command_line(compare, __doc__)
 
 
 if __name__ == "__main__":

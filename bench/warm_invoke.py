@@ -386,14 +386,17 @@ def report(
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def run_from_command_line(run: Callable[[int, int], Awaitable[None]], doc: str | None) -> None:
+    """The warm-call benchmarks' one command line: `--requests` and `--concurrency`."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     asyncio.run(run(args.requests, args.concurrency))
+
+
+def main() -> None:
+    run_from_command_line(run, __doc__)
 
 
 if __name__ == "__main__":
